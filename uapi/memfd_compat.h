@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0+ WITH Linux-syscall-note */
+/*
+ * memfd-compat: memfd_create() and file sealing from a loadable module.
+ *
+ * This is the whole interface between the kernel module and userspace.
+ * Flag and seal values are identical to <linux/memfd.h> and <linux/fcntl.h>
+ * so that code written for the native API can pass its constants through.
+ *
+ *   fd = open("/dev/memfd", O_RDWR | O_CLOEXEC);
+ *   ioctl(fd, MEMFD_COMPAT_IOC_QUERY, &info);     capabilities of the module
+ *   memfd = ioctl(fd, MEMFD_COMPAT_IOC_CREATE, &args);  returns the new fd
+ *   ioctl(memfd, MEMFD_COMPAT_IOC_ADD_SEALS, seals);    like F_ADD_SEALS
+ *   seals = ioctl(memfd, MEMFD_COMPAT_IOC_GET_SEALS);   like F_GET_SEALS
+ */
+#ifndef _UAPI_MEMFD_COMPAT_H
+#define _UAPI_MEMFD_COMPAT_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define MEMFD_COMPAT_DEVICE		"/dev/memfd"
+#define MEMFD_COMPAT_API_VERSION	1
+
+/* memfd_create() flags: same values as MFD_* in <linux/memfd.h>. */
+#define MEMFD_COMPAT_MFD_CLOEXEC	0x0001U
+#define MEMFD_COMPAT_MFD_ALLOW_SEALING	0x0002U
+#define MEMFD_COMPAT_MFD_HUGETLB	0x0004U
+#define MEMFD_COMPAT_MFD_NOEXEC_SEAL	0x0008U
+#define MEMFD_COMPAT_MFD_EXEC		0x0010U
+/* MFD_HUGETLB may carry a page size, log2 in bits 26..31 (MFD_HUGE_SHIFT). */
+#define MEMFD_COMPAT_MFD_HUGE_SHIFT	26
+#define MEMFD_COMPAT_MFD_HUGE_MASK	0x3fU
+
+/* Seals: same values as F_SEAL_* in <linux/fcntl.h>. */
+#define MEMFD_COMPAT_SEAL_SEAL		0x0001U
+#define MEMFD_COMPAT_SEAL_SHRINK	0x0002U
+#define MEMFD_COMPAT_SEAL_GROW		0x0004U
+#define MEMFD_COMPAT_SEAL_WRITE		0x0008U
+#define MEMFD_COMPAT_SEAL_FUTURE_WRITE	0x0010U
+#define MEMFD_COMPAT_SEAL_EXEC		0x0020U
+
+/* Longest name memfd_create() accepts, without the terminating NUL. */
+#define MEMFD_COMPAT_NAME_MAX		249
+
+/**
+ * struct memfd_compat_create_args - argument of MEMFD_COMPAT_IOC_CREATE
+ * @name:	user pointer to a NUL-terminated name (at most
+ *		MEMFD_COMPAT_NAME_MAX bytes before the NUL); shown in
+ *		/proc/self/fd as "/memfd:NAME (deleted)"
+ * @flags:	MFD_* flags, as for memfd_create()
+ * @reserved:	must be zero, else EINVAL
+ */
+struct memfd_compat_create_args {
+	__u64 name;
+	__u32 flags;
+	__u32 reserved[5];
+};
+
+/**
+ * struct memfd_compat_info - answer of MEMFD_COMPAT_IOC_QUERY
+ * @api_version:	MEMFD_COMPAT_API_VERSION of the loaded module
+ * @supported_flags:	MFD_* flags MEMFD_COMPAT_IOC_CREATE accepts
+ * @supported_seals:	F_SEAL_* bits MEMFD_COMPAT_IOC_ADD_SEALS accepts
+ * @reserved:		zeroed by the module
+ */
+struct memfd_compat_info {
+	__u32 api_version;
+	__u32 supported_flags;
+	__u32 supported_seals;
+	__u32 reserved[5];
+};
+
+#define MEMFD_COMPAT_IOC_MAGIC		0xB7
+
+/* On /dev/memfd. */
+#define MEMFD_COMPAT_IOC_QUERY \
+	_IOR(MEMFD_COMPAT_IOC_MAGIC, 0x00, struct memfd_compat_info)
+#define MEMFD_COMPAT_IOC_CREATE \
+	_IOW(MEMFD_COMPAT_IOC_MAGIC, 0x01, struct memfd_compat_create_args)
+
+/*
+ * On a memfd created by the module. The argument is passed by value, as
+ * with fcntl(): ADD_SEALS takes the seals to add (bits above 31 give
+ * EINVAL) and returns 0; GET_SEALS takes 0 and returns the current seals.
+ */
+#define MEMFD_COMPAT_IOC_ADD_SEALS	_IO(MEMFD_COMPAT_IOC_MAGIC, 0x02)
+#define MEMFD_COMPAT_IOC_GET_SEALS	_IO(MEMFD_COMPAT_IOC_MAGIC, 0x03)
+
+#endif /* _UAPI_MEMFD_COMPAT_H */
