@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libmemfd-compat: memfd_create() and file sealing, either from the kernel
+ * itself ("native") or from the memfd_compat.ko module through /dev/memfd.
+ *
+ * Every function keeps the libc convention: on failure it returns -1 and
+ * sets errno, with the same errno values as the native call it mirrors
+ * (memfd_create(2), fcntl(2) F_ADD_SEALS / F_GET_SEALS).
+ *
+ * Backend selection (read once, at the first call that needs it):
+ *   1. memfd_compat_set_backend(), if called, wins;
+ *   2. else the environment variable MEMFD_COMPAT_BACKEND:
+ *        "module"  always use /dev/memfd; if the device is absent,
+ *                  memfd_compat_create() fails with ENODEV (never falls
+ *                  back to the native call);
+ *        "native"  always use the memfd_create() system call;
+ *        "auto"    (also: unset or empty) use the module if /dev/memfd
+ *                  exists, else the native call. The probe is made once
+ *                  per process. This rule will be refined later (e.g. to
+ *                  prefer native when the running kernel has every
+ *                  feature asked for);
+ *        anything else: memfd_compat_create() fails with EINVAL.
+ *
+ * /dev/memfd is opened once per process, lazily and thread-safely, with
+ * O_RDWR | O_CLOEXEC, and kept open for the life of the process.
+ */
+#ifndef MEMFD_COMPAT_MEMFD_COMPAT_H
+#define MEMFD_COMPAT_MEMFD_COMPAT_H
+
+#include <memfd_compat/uapi.h>
+
+#if defined(__GNUC__)
+#define MEMFD_COMPAT_API __attribute__((visibility("default")))
+#else
+#define MEMFD_COMPAT_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Values for memfd_compat_set_backend() and memfd_compat_get_backend(). */
+enum memfd_compat_backend {
+	MEMFD_COMPAT_BACKEND_AUTO = 0,
+	MEMFD_COMPAT_BACKEND_NATIVE = 1,
+	MEMFD_COMPAT_BACKEND_MODULE = 2,
+};
+
+/*
+ * Like memfd_create(2): returns a new file descriptor, or -1 with errno.
+ * @name must not be NULL (EFAULT). Flags are passed through unchanged to
+ * the backend, which rejects what it does not support (EINVAL); no flag is
+ * ever dropped. Extra errno values: ENODEV when the module backend is
+ * selected and /dev/memfd does not exist; EINVAL when
+ * MEMFD_COMPAT_BACKEND holds an unknown value.
+ */
+MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
+
+/*
+ * Like fcntl(fd, F_ADD_SEALS, seals): returns 0, or -1 with errno. The
+ * module's ioctl is tried first; if the descriptor is not a module memfd
+ * (ENOTTY), fcntl(F_ADD_SEALS) is used, so native memfds work as well.
+ */
+MEMFD_COMPAT_API int memfd_compat_add_seals(int fd, unsigned int seals);
+
+/* Like fcntl(fd, F_GET_SEALS): returns the seals, or -1 with errno. */
+MEMFD_COMPAT_API int memfd_compat_get_seals(int fd);
+
+/*
+ * Asks the module which API version, flags and seals it supports.
+ * Returns 0, or -1 with errno: EFAULT if @out is NULL, ENODEV if
+ * /dev/memfd does not exist. Independent of the selected backend.
+ */
+MEMFD_COMPAT_API int memfd_compat_query(struct memfd_compat_info *out);
+
+/*
+ * Overrides MEMFD_COMPAT_BACKEND for this process (a
+ * memfd_compat_backend value). Returns 0, or -1 with errno EINVAL.
+ */
+MEMFD_COMPAT_API int memfd_compat_set_backend(int backend);
+
+/*
+ * The backend memfd_compat_create() uses now, with "auto" resolved:
+ * MEMFD_COMPAT_BACKEND_NATIVE or MEMFD_COMPAT_BACKEND_MODULE; or -1 with
+ * errno EINVAL if MEMFD_COMPAT_BACKEND holds an unknown value.
+ */
+MEMFD_COMPAT_API int memfd_compat_get_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMFD_COMPAT_MEMFD_COMPAT_H */
