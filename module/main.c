@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memfd-compat: memfd_create() and file sealing for kernels that lack
+ * parts of it. /dev/memfd creates shmem files whose seals this module
+ * tracks and enforces itself (file_ops.c, seals.c, pins.c).
+ *
+ * This file: the misc device, its QUERY and CREATE ioctls, the
+ * memfd_noexec policy parameter, module init and exit.
+ */
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "memfd_compat.h"
+
+#define MEMFD_NAME_PREFIX "memfd:"
+#define MEMFD_NAME_PREFIX_LEN (sizeof(MEMFD_NAME_PREFIX) - 1)
+
+/* MFD_HUGETLB is refused: hugetlb_file_setup() is not exported. */
+#define MEMFD_SUPPORTED_FLAGS (MEMFD_COMPAT_MFD_CLOEXEC | \
+			       MEMFD_COMPAT_MFD_ALLOW_SEALING | \
+			       MEMFD_COMPAT_MFD_NOEXEC_SEAL | \
+			       MEMFD_COMPAT_MFD_EXEC)
+
+/*
+ * The vm.memfd_noexec policy of Linux 6.3+, for memfds of this module:
+ * 0: no exec flag means MFD_EXEC; 1: no exec flag means MFD_NOEXEC_SEAL;
+ * 2: as 1, and creating an executable memfd fails with EACCES.
+ */
+enum memfd_noexec_scope {
+	MEMFD_NOEXEC_SCOPE_EXEC = 0,
+	MEMFD_NOEXEC_SCOPE_NOEXEC_SEAL = 1,
+	MEMFD_NOEXEC_SCOPE_NOEXEC_ENFORCED = 2,
+};
+
+static int memfd_noexec;
+
+static int memfd_noexec_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, MEMFD_NOEXEC_SCOPE_EXEC,
+				     MEMFD_NOEXEC_SCOPE_NOEXEC_ENFORCED);
+}
+
+static const struct kernel_param_ops memfd_noexec_ops = {
+	.set = memfd_noexec_set,
+	.get = param_get_int,
+};
+
+module_param_cb(memfd_noexec, &memfd_noexec_ops, &memfd_noexec, 0644);
+MODULE_PARM_DESC(memfd_noexec,
+		 "like vm.memfd_noexec: 0 exec by default, 1 noexec-sealed by default, 2 executable memfds refused");
+
+/* Resolves the exec flags as Linux 6.3+ does under its noexec policy. */
+static int memfd_apply_noexec_policy(unsigned int *flags)
+{
+	int scope = READ_ONCE(memfd_noexec);
+
+	if (!(*flags & (MEMFD_COMPAT_MFD_EXEC | MEMFD_COMPAT_MFD_NOEXEC_SEAL))) {
+		if (scope >= MEMFD_NOEXEC_SCOPE_NOEXEC_SEAL)
+			*flags |= MEMFD_COMPAT_MFD_NOEXEC_SEAL;
+		else
+			*flags |= MEMFD_COMPAT_MFD_EXEC;
+	}
+	if (!(*flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL) &&
+	    scope >= MEMFD_NOEXEC_SCOPE_NOEXEC_ENFORCED)
+		return -EACCES;
+	return 0;
+}
+
+static int memfd_check_create_flags(unsigned int flags)
+{
+	if (flags & ~MEMFD_SUPPORTED_FLAGS)
+		return -EINVAL;
+	if ((flags & MEMFD_COMPAT_MFD_EXEC) &&
+	    (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL))
+		return -EINVAL;
+	return 0;
+}
+
+/* Returns "memfd:NAME" in a new buffer, or an ERR_PTR. */
+static char *memfd_copy_name(u64 uname)
+{
+	const char __user *uptr = u64_to_user_ptr(uname);
+	long len;
+	char *name;
+
+	/* len counts the terminating NUL */
+	len = strnlen_user(uptr, MEMFD_COMPAT_NAME_MAX + 1);
+	if (len <= 0)
+		return ERR_PTR(-EFAULT);
+	if (len > MEMFD_COMPAT_NAME_MAX + 1)
+		return ERR_PTR(-EINVAL);
+
+	name = kmalloc(MEMFD_NAME_PREFIX_LEN + len, GFP_KERNEL);
+	if (!name)
+		return ERR_PTR(-ENOMEM);
+	memcpy(name, MEMFD_NAME_PREFIX, MEMFD_NAME_PREFIX_LEN);
+	if (copy_from_user(name + MEMFD_NAME_PREFIX_LEN, uptr, len))
+		goto fault;
+	/* another thread may have changed the string since strnlen_user() */
+	if (name[MEMFD_NAME_PREFIX_LEN + len - 1])
+		goto fault;
+	return name;
+fault:
+	kfree(name);
+	return ERR_PTR(-EFAULT);
+}
+
+static int memfd_create_args_valid(const struct memfd_compat_create_args *args)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(args->reserved); i++)
+		if (args->reserved[i])
+			return -EINVAL;
+	return memfd_check_create_flags(args->flags);
+}
+
+static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
+{
+	struct memfd_compat_create_args args;
+	struct memfd_state *state;
+	unsigned int flags, seals;
+	struct file *file;
+	char *name;
+	int fd, ret;
+
+	if (copy_from_user(&args, uargs, sizeof(args)))
+		return -EFAULT;
+	ret = memfd_create_args_valid(&args);
+	if (ret)
+		return ret;
+	flags = args.flags;
+	ret = memfd_apply_noexec_policy(&flags);
+	if (ret)
+		return ret;
+
+	name = memfd_copy_name(args.name);
+	if (IS_ERR(name))
+		return PTR_ERR(name);
+
+	/* Like upstream, MFD_NOEXEC_SEAL also allows further sealing. */
+	if (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL)
+		seals = MEMFD_COMPAT_SEAL_EXEC;
+	else if (flags & MEMFD_COMPAT_MFD_ALLOW_SEALING)
+		seals = 0;
+	else
+		seals = MEMFD_COMPAT_SEAL_SEAL;
+
+	state = memfd_state_alloc(seals);
+	if (!state) {
+		ret = -ENOMEM;
+		goto err_name;
+	}
+
+	fd = get_unused_fd_flags((flags & MEMFD_COMPAT_MFD_CLOEXEC) ?
+				 O_CLOEXEC : 0);
+	if (fd < 0) {
+		ret = fd;
+		goto err_state;
+	}
+
+	file = shmem_file_setup(name, 0, VM_NORESERVE);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_fd;
+	}
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	file->f_flags |= O_LARGEFILE;
+	if (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL)
+		file_inode(file)->i_mode &= ~0111;
+
+	memfd_attach(file, state);
+	fd_install(fd, file);
+	kfree(name);
+	return fd;
+
+err_fd:
+	put_unused_fd(fd);
+err_state:
+	memfd_state_free(state);
+err_name:
+	kfree(name);
+	return ret;
+}
+
+static long memfd_dev_query(struct memfd_compat_info __user *uinfo)
+{
+	struct memfd_compat_info info = {
+		.api_version = MEMFD_COMPAT_API_VERSION,
+		.supported_flags = MEMFD_SUPPORTED_FLAGS,
+		.supported_seals = MEMFD_ALL_SEALS,
+	};
+
+	if (copy_to_user(uinfo, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long memfd_dev_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	switch (cmd) {
+	case MEMFD_COMPAT_IOC_QUERY:
+		return memfd_dev_query((void __user *)arg);
+	case MEMFD_COMPAT_IOC_CREATE:
+		return memfd_dev_create((void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations memfd_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = memfd_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice memfd_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "memfd",
+	.fops = &memfd_dev_fops,
+	.mode = 0666,
+};
+
+static int __init memfd_compat_init(void)
+{
+	int ret;
+
+	ret = memfd_file_ops_init();
+	if (ret)
+		return ret;
+	ret = memfd_pins_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&memfd_miscdev);
+	if (ret)
+		memfd_pins_exit();
+	return ret;
+}
+
+static void __exit memfd_compat_exit(void)
+{
+	misc_deregister(&memfd_miscdev);
+	memfd_pins_exit();
+	/* memfd_state objects are freed with kfree_rcu() */
+	rcu_barrier();
+}
+
+module_init(memfd_compat_init);
+module_exit(memfd_compat_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("memfd_create() and file sealing on /dev/memfd");
+MODULE_VERSION("0.1.0");
