@@ -1,0 +1,75 @@
+// Feature probes of the running kernel's native memfd. A native case whose
+// feature is absent is skipped (counted as skipped, never as passed).
+#include "guest_util.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace guest {
+
+bool native_has_seal_exec()
+{
+	static const bool has = [] {
+		owned_fd m{native_create("probe", MFD_CLOEXEC | MFD_NOEXEC_SEAL)};
+		return m && (fcntl(m.get(), F_GET_SEALS) & F_SEAL_EXEC) != 0;
+	}();
+	return has;
+}
+
+// Linux 6.7 and later allow a read-only MAP_SHARED mapping of a
+// F_SEAL_WRITE memfd; earlier kernels refuse it with EPERM.
+bool native_allows_readonly_shared_map_under_write_seal()
+{
+	static const bool has = [] {
+		owned_fd m{native_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+		if (!m || ftruncate(m.get(), 4096) != 0 ||
+		    fcntl(m.get(), F_ADD_SEALS, F_SEAL_WRITE) != 0)
+			return false;
+		void *p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, m.get(), 0);
+		if (p == MAP_FAILED)
+			return false;
+		munmap(p, 4096);
+		return true;
+	}();
+	return has;
+}
+
+int send_fd(int sock, int fd)
+{
+	char byte = 'F';
+	iovec iov{&byte, 1};
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+int recv_fd(int sock)
+{
+	char byte = 0;
+	iovec iov{&byte, 1};
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c == nullptr || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+} // namespace guest
