@@ -5,7 +5,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-namespace guest {
+namespace guest
+{
 
 bool native_has_seal_exec()
 {

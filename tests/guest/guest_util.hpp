@@ -43,7 +43,8 @@
 #define MFD_EXEC 0x0010U
 #endif
 
-namespace guest {
+namespace guest
+{
 
 using owned_fd = memfd_compat::memfd;
 
@@ -90,20 +91,20 @@ inline int native_create(const char *name, unsigned flags)
 inline int create(backend b, const char *name, unsigned flags)
 {
 	return b == backend::module ? module_create(name, flags)
-				    : native_create(name, flags);
+	                            : native_create(name, flags);
 }
 
 inline int add_seals(backend b, int fd, unsigned seals)
 {
 	return b == backend::module
-		       ? ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, (unsigned long)seals)
-		       : fcntl(fd, F_ADD_SEALS, seals);
+	               ? ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, (unsigned long)seals)
+	               : fcntl(fd, F_ADD_SEALS, seals);
 }
 
 inline int get_seals(backend b, int fd)
 {
 	return b == backend::module ? ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0)
-				    : fcntl(fd, F_GET_SEALS);
+	                            : fcntl(fd, F_GET_SEALS);
 }
 
 // "/proc/self/fd/N"
@@ -128,7 +129,8 @@ inline std::string pread_str(int fd, std::size_t len, off_t off)
 
 inline off_t file_size(int fd)
 {
-	struct stat st {};
+	struct stat st {
+	};
 	return fstat(fd, &st) == 0 ? st.st_size : -1;
 }
 
@@ -159,8 +161,8 @@ inline int run_in_child(const std::function<int()> &fn)
 // Creates an unlinked regular file in a writable directory.
 inline int temp_file()
 {
-	for (const char *dir : {static_cast<const char *>(std::getenv("TMPDIR")),
-				"/tmp", "/var/tmp", "/"}) {
+	for (const char *dir : {static_cast<const char *>(std::getenv("TMPDIR")), "/tmp",
+	                        "/var/tmp", "/"}) {
 		if (dir == nullptr)
 			continue;
 		std::string path = std::string(dir) + "/memfd_guest_XXXXXX";
@@ -174,35 +176,36 @@ inline int temp_file()
 }
 
 // Expects a libc-style call to fail with exactly @err.
-#define EXPECT_ERRNO(expr, err)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		const long ret_ = static_cast<long>(expr);                    \
-		EXPECT_EQ(ret_, -1) << #expr;                                  \
-		EXPECT_EQ(errno, (err)) << #expr << ": " << std::strerror(errno); \
+#define EXPECT_ERRNO(expr, err)                                                          \
+	do {                                                                             \
+		errno = 0;                                                               \
+		const long ret_ = static_cast<long>(expr);                               \
+		EXPECT_EQ(ret_, -1) << #expr;                                            \
+		EXPECT_EQ(errno, (err)) << #expr << ": " << std::strerror(errno);        \
 	} while (0)
 
-#define ASSERT_ERRNO(expr, err)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		const long ret_ = static_cast<long>(expr);                    \
-		ASSERT_EQ(ret_, -1) << #expr;                                  \
-		ASSERT_EQ(errno, (err)) << #expr << ": " << std::strerror(errno); \
+#define ASSERT_ERRNO(expr, err)                                                          \
+	do {                                                                             \
+		errno = 0;                                                               \
+		const long ret_ = static_cast<long>(expr);                               \
+		ASSERT_EQ(ret_, -1) << #expr;                                            \
+		ASSERT_EQ(errno, (err)) << #expr << ": " << std::strerror(errno);        \
 	} while (0)
 
 // Skips (or, with MEMFD_TEST_REQUIRE_MODULE=1, fails) without the module.
-#define SKIP_WITHOUT_MODULE()                                                  \
-	do {                                                                   \
-		if (::guest::device() < 0) {                                   \
-			if (::guest::module_required())                        \
-				FAIL() << MEMFD_COMPAT_DEVICE " missing: "     \
-				       << std::strerror(errno);                \
-			GTEST_SKIP() << MEMFD_COMPAT_DEVICE " absent";         \
-		}                                                              \
+#define SKIP_WITHOUT_MODULE()                                                            \
+	do {                                                                             \
+		if (::guest::device() < 0) {                                             \
+			if (::guest::module_required())                                  \
+				FAIL() << MEMFD_COMPAT_DEVICE " missing: "               \
+				       << std::strerror(errno);                          \
+			GTEST_SKIP() << MEMFD_COMPAT_DEVICE " absent";                   \
+		}                                                                        \
 	} while (0)
 
 // Fixture for behaviour tests run against both backends.
-class BackendTest : public ::testing::TestWithParam<backend> {
+class BackendTest : public ::testing::TestWithParam<backend>
+{
 protected:
 	void SetUp() override
 	{
@@ -215,7 +218,7 @@ protected:
 
 	// A new memfd of this backend (fails the test if creation fails).
 	owned_fd make(unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING,
-		      const char *name = "test")
+	              const char *name = "test")
 	{
 		const int fd = create(be(), name, flags);
 		EXPECT_GE(fd, 0) << "create: " << std::strerror(errno);
@@ -227,7 +230,7 @@ protected:
 	{
 		owned_fd m = make();
 		EXPECT_EQ(pwrite(m.get(), content.data(), content.size(), 0),
-			  static_cast<ssize_t>(content.size()));
+		          static_cast<ssize_t>(content.size()));
 		return m;
 	}
 
@@ -249,19 +252,20 @@ struct backend_name {
 	}
 };
 
-#define INSTANTIATE_BACKENDS(suite)                                            \
-	INSTANTIATE_TEST_SUITE_P(Backends, suite,                              \
-				 ::testing::Values(::guest::backend::module,   \
-						   ::guest::backend::native),  \
-				 ::guest::backend_name())
+#define INSTANTIATE_BACKENDS(suite)                                                      \
+	INSTANTIATE_TEST_SUITE_P(                                                        \
+	        Backends, suite,                                                         \
+	        ::testing::Values(::guest::backend::module, ::guest::backend::native),   \
+	        ::guest::backend_name())
 
 // Module-only tests.
-class ModuleTest : public ::testing::Test {
+class ModuleTest : public ::testing::Test
+{
 protected:
 	void SetUp() override { SKIP_WITHOUT_MODULE(); }
 
 	owned_fd make(unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING,
-		      const char *name = "test")
+	              const char *name = "test")
 	{
 		const int fd = module_create(name, flags);
 		EXPECT_GE(fd, 0) << "create: " << std::strerror(errno);

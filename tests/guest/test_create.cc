@@ -3,10 +3,14 @@
 
 #include <climits>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class Create : public BackendTest {};
+class Create : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(Create);
 
 TEST_P(Create, Create_ReturnsReadWriteRegularFile)
@@ -14,7 +18,8 @@ TEST_P(Create, Create_ReturnsReadWriteRegularFile)
 	owned_fd m = make(MFD_CLOEXEC, "plain");
 	ASSERT_TRUE(m);
 	EXPECT_EQ(fcntl(m.get(), F_GETFL) & O_ACCMODE, O_RDWR);
-	struct stat st {};
+	struct stat st {
+	};
 	ASSERT_EQ(fstat(m.get(), &st), 0);
 	EXPECT_TRUE(S_ISREG(st.st_mode));
 	EXPECT_EQ(st.st_size, 0);
@@ -23,7 +28,8 @@ TEST_P(Create, Create_ReturnsReadWriteRegularFile)
 TEST_P(Create, Create_DefaultModeIs0777)
 {
 	owned_fd m = make(MFD_CLOEXEC, "mode");
-	struct stat st {};
+	struct stat st {
+	};
 	ASSERT_EQ(fstat(m.get(), &st), 0);
 	EXPECT_EQ(st.st_mode & 07777, 0777U);
 }
@@ -100,11 +106,10 @@ TEST_P(Create, Create_NullName_EFAULT)
 
 TEST_P(Create, Create_BadNamePointer_EFAULT)
 {
-	void *page = mmap(nullptr, page_size(), PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *page =
+	        mmap(nullptr, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(page, MAP_FAILED);
-	EXPECT_ERRNO(create(be(), static_cast<const char *>(page), MFD_CLOEXEC),
-		     EFAULT);
+	EXPECT_ERRNO(create(be(), static_cast<const char *>(page), MFD_CLOEXEC), EFAULT);
 	munmap(page, page_size());
 }
 
@@ -113,7 +118,7 @@ TEST_P(Create, Create_NameRunningIntoUnmappedPage_EFAULT)
 	// 10 bytes without a NUL at the end of a page, the next page unmapped.
 	const std::size_t ps = page_size();
 	char *area = static_cast<char *>(mmap(nullptr, 2 * ps, PROT_READ | PROT_WRITE,
-					      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	ASSERT_NE(area, MAP_FAILED);
 	ASSERT_EQ(munmap(area + ps, ps), 0);
 	std::memset(area + ps - 10, 'x', 10);
@@ -134,7 +139,8 @@ TEST_P(Create, Create_ManyAtOnce_DistinctFiles)
 {
 	owned_fd a = make();
 	owned_fd b = make();
-	struct stat sa {}, sb {};
+	struct stat sa {
+	}, sb{};
 	ASSERT_EQ(fstat(a.get(), &sa), 0);
 	ASSERT_EQ(fstat(b.get(), &sb), 0);
 	EXPECT_NE(sa.st_ino, sb.st_ino);
@@ -143,7 +149,9 @@ TEST_P(Create, Create_ManyAtOnce_DistinctFiles)
 }
 
 // Module only: the raw ioctl interface.
-class CreateIoctl : public ModuleTest {};
+class CreateIoctl : public ModuleTest
+{
+};
 
 TEST_F(CreateIoctl, CreateIoctl_ReturnsNewFd)
 {

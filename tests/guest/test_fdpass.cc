@@ -3,10 +3,14 @@
 
 #include <sys/socket.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class FdPass : public BackendTest {};
+class FdPass : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(FdPass);
 
 TEST_P(FdPass, ScmRights_ChildWritesParentReads)
@@ -37,7 +41,8 @@ TEST_P(FdPass, ProcReopen_ReadWriteSharesContent)
 	EXPECT_EQ(pread_str(r.get(), 6, 0), "before");
 	ASSERT_EQ(pwrite(r.get(), "after!", 6, 0), 6);
 	EXPECT_EQ(pread_str(m.get(), 6, 0), "after!");
-	struct stat a {}, b {};
+	struct stat a {
+	}, b{};
 	ASSERT_EQ(fstat(m.get(), &a), 0);
 	ASSERT_EQ(fstat(r.get(), &b), 0);
 	EXPECT_EQ(a.st_ino, b.st_ino);
@@ -67,8 +72,9 @@ TEST_P(FdPass, Fork_InheritedFdSharesContent)
 {
 	owned_fd m = make();
 	const int fd = m.get();
-	EXPECT_EQ(run_in_child([fd] { return pwrite(fd, "inherited", 9, 0) == 9 ? 0 : 1; }),
-		  0);
+	EXPECT_EQ(
+	        run_in_child([fd] { return pwrite(fd, "inherited", 9, 0) == 9 ? 0 : 1; }),
+	        0);
 	EXPECT_EQ(pread_str(m.get(), 9, 0), "inherited");
 }
 

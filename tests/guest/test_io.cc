@@ -4,10 +4,14 @@
 #include <linux/falloc.h>
 #include <sys/uio.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class Io : public BackendTest {};
+class Io : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(Io);
 
 TEST_P(Io, WriteThenRead_RoundTrip)
@@ -100,8 +104,9 @@ TEST_P(Io, Fstat_SizeAndBlocksFollowWrites)
 	owned_fd m = make();
 	const std::string page(page_size(), 'p');
 	ASSERT_EQ(pwrite(m.get(), page.data(), page.size(), 0),
-		  static_cast<ssize_t>(page.size()));
-	struct stat st {};
+	          static_cast<ssize_t>(page.size()));
+	struct stat st {
+	};
 	ASSERT_EQ(fstat(m.get(), &st), 0);
 	EXPECT_TRUE(S_ISREG(st.st_mode));
 	EXPECT_EQ(st.st_size, static_cast<off_t>(page_size()));
@@ -114,7 +119,8 @@ TEST_P(Io, Ftruncate_GrowReadsZeros)
 	ASSERT_EQ(ftruncate(m.get(), 10000), 0);
 	EXPECT_EQ(file_size(m.get()), 10000);
 	EXPECT_EQ(pread_str(m.get(), 5, 0), std::string("abc\0\0", 5));
-	struct stat st {};
+	struct stat st {
+	};
 	ASSERT_EQ(fstat(m.get(), &st), 0);
 	EXPECT_LE(st.st_blocks * 512, 4 * static_cast<blkcnt_t>(page_size()));
 }
@@ -138,7 +144,8 @@ TEST_P(Io, Fallocate_GrowsSizeAndBlocks)
 {
 	owned_fd m = make();
 	ASSERT_EQ(fallocate(m.get(), 0, 0, 1 << 20), 0) << std::strerror(errno);
-	struct stat st {};
+	struct stat st {
+	};
 	ASSERT_EQ(fstat(m.get(), &st), 0);
 	EXPECT_EQ(st.st_size, 1 << 20);
 	EXPECT_GE(st.st_blocks * 512, 1 << 20);
@@ -157,10 +164,10 @@ TEST_P(Io, Fallocate_PunchHole_ReadsZeros)
 	owned_fd m = make();
 	const std::string data(3 * page_size(), 'x');
 	ASSERT_EQ(pwrite(m.get(), data.data(), data.size(), 0),
-		  static_cast<ssize_t>(data.size()));
+	          static_cast<ssize_t>(data.size()));
 	ASSERT_EQ(fallocate(m.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			    page_size(), page_size()),
-		  0);
+	                    page_size(), page_size()),
+	          0);
 	EXPECT_EQ(file_size(m.get()), static_cast<off_t>(data.size()));
 	EXPECT_EQ(pread_str(m.get(), 2, page_size()), std::string(2, '\0'));
 	EXPECT_EQ(pread_str(m.get(), 1, 0), "x");

@@ -3,12 +3,16 @@
 
 #include <sys/socket.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
 constexpr unsigned long unknown_cmd = _IO(MEMFD_COMPAT_IOC_MAGIC, 0x7f);
 
-class Ioctl : public ModuleTest {};
+class Ioctl : public ModuleTest
+{
+};
 
 TEST_F(Ioctl, UnknownCommand_OnDevice_ENOTTY)
 {

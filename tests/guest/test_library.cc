@@ -7,22 +7,22 @@
 #include <thread>
 #include <vector>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
 namespace mc = memfd_compat;
 
-class Library : public ModuleTest {
+class Library : public ModuleTest
+{
 protected:
 	void SetUp() override
 	{
 		ModuleTest::SetUp();
 		ASSERT_EQ(memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_MODULE), 0);
 	}
-	void TearDown() override
-	{
-		memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_AUTO);
-	}
+	void TearDown() override { memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_AUTO); }
 };
 
 // A module memfd answers the module's GET_SEALS ioctl; a native one ENOTTY.
@@ -129,7 +129,7 @@ TEST_F(Library, Cxx_CreateSealAndMap)
 	ASSERT_EQ(ftruncate(m.get(), page_size()), 0);
 	{
 		mc::mapping map = mc::mapping::map(m.get(), page_size(),
-						   PROT_READ | PROT_WRITE, MAP_SHARED);
+		                                   PROT_READ | PROT_WRITE, MAP_SHARED);
 		std::memcpy(map.data(), "cxx", 3);
 		std::error_code ec;
 		mc::add_seals(m, mc::seal::write, ec);

@@ -5,8 +5,10 @@
 #include <fstream>
 #include <thread>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
 constexpr long mib = 1 << 20;
 constexpr long size = 64 * mib;
@@ -45,7 +47,9 @@ void fill(int fd)
 		ASSERT_EQ(pwrite(fd, chunk.data(), chunk.size(), off), mib);
 }
 
-class Memory : public BackendTest {};
+class Memory : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(Memory);
 
 TEST_P(Memory, CloseLastReference_ShmemReturnsToBaseline)

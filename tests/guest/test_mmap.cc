@@ -1,10 +1,14 @@
 // Issue "foundation": memory mappings of a memfd.
 #include "guest_util.hpp"
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class Mmap : public BackendTest {};
+class Mmap : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(Mmap);
 
 using memfd_compat::mapping;
@@ -13,8 +17,8 @@ TEST_P(Mmap, MapShared_WritesVisibleThroughRead)
 {
 	owned_fd m = make();
 	ASSERT_EQ(ftruncate(m.get(), page_size()), 0);
-	mapping map = mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE,
-				   MAP_SHARED);
+	mapping map =
+	        mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE, MAP_SHARED);
 	std::memcpy(map.data(), "shared", 6);
 	EXPECT_EQ(pread_str(m.get(), 6, 0), "shared");
 }
@@ -32,8 +36,8 @@ TEST_P(Mmap, MapShared_TwoMappingsSeeSamePages)
 {
 	owned_fd m = make();
 	ASSERT_EQ(ftruncate(m.get(), page_size()), 0);
-	mapping a = mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE,
-				 MAP_SHARED);
+	mapping a =
+	        mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE, MAP_SHARED);
 	mapping b = mapping::map(m.get(), page_size(), PROT_READ, MAP_SHARED);
 	static_cast<char *>(a.data())[100] = 'q';
 	EXPECT_EQ(static_cast<char *>(b.data())[100], 'q');
@@ -42,8 +46,8 @@ TEST_P(Mmap, MapShared_TwoMappingsSeeSamePages)
 TEST_P(Mmap, MapPrivate_CopyOnWriteLeavesFileUnchanged)
 {
 	owned_fd m = make_with("original");
-	mapping map = mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE);
+	mapping map =
+	        mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE);
 	EXPECT_EQ(std::memcmp(map.data(), "original", 8), 0);
 	std::memcpy(map.data(), "modified", 8);
 	EXPECT_EQ(pread_str(m.get(), 8, 0), "original");
@@ -70,8 +74,8 @@ TEST_P(Mmap, MapShared_SurvivesClose)
 {
 	owned_fd m = make();
 	ASSERT_EQ(ftruncate(m.get(), page_size()), 0);
-	mapping map = mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE,
-				   MAP_SHARED);
+	mapping map =
+	        mapping::map(m.get(), page_size(), PROT_READ | PROT_WRITE, MAP_SHARED);
 	m.reset();
 	std::memcpy(map.data(), "alive", 5);
 	EXPECT_EQ(std::memcmp(map.data(), "alive", 5), 0);

@@ -2,10 +2,13 @@
 // semantics; native cases are skipped on kernels without them).
 #include "guest_util.hpp"
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class SealExec : public BackendTest {
+class SealExec : public BackendTest
+{
 protected:
 	void SetUp() override
 	{
@@ -16,7 +19,8 @@ protected:
 	}
 	mode_t mode(int fd)
 	{
-		struct stat st {};
+		struct stat st {
+		};
 		EXPECT_EQ(fstat(fd, &st), 0);
 		return st.st_mode & 07777;
 	}
@@ -49,8 +53,8 @@ TEST_P(SealExec, SealExec_OnExecutableFile_ImpliesWriteSeals)
 	// Upstream: sealing exec on a file with x bits makes it W^X at once.
 	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
-	EXPECT_EQ(get(m.get()), F_SEAL_EXEC | F_SEAL_SHRINK | F_SEAL_GROW |
-					F_SEAL_WRITE | F_SEAL_FUTURE_WRITE);
+	EXPECT_EQ(get(m.get()), F_SEAL_EXEC | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	                                F_SEAL_FUTURE_WRITE);
 	EXPECT_ERRNO(pwrite(m.get(), "x", 1, 0), EPERM);
 }
 

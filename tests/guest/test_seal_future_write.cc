@@ -5,10 +5,14 @@
 #include <linux/falloc.h>
 #include <sys/uio.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class SealFutureWrite : public BackendTest {};
+class SealFutureWrite : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(SealFutureWrite);
 
 TEST_P(SealFutureWrite, WriteAndPwriteAndWritev_EPERM)
@@ -41,17 +45,17 @@ TEST_P(SealFutureWrite, FallocatePunchHole_EPERM)
 	owned_fd m = make_with(std::string(page_size(), 'f'));
 	ASSERT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0);
 	EXPECT_ERRNO(fallocate(m.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-			       page_size()),
-		     EPERM);
+	                       page_size()),
+	             EPERM);
 }
 
 TEST_P(SealFutureWrite, NewSharedWritableMapping_EPERM)
 {
 	owned_fd m = make_with("future");
 	ASSERT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0);
-	EXPECT_EQ(mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0),
-		  MAP_FAILED);
+	EXPECT_EQ(mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0),
+	          MAP_FAILED);
 	EXPECT_EQ(errno, EPERM);
 }
 
@@ -69,8 +73,8 @@ TEST_P(SealFutureWrite, NewReadOnlySharedMapping_OkButMprotectWriteEACCES)
 TEST_P(SealFutureWrite, GrantedWhileWritableMappingExists)
 {
 	owned_fd m = make_with("future");
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	EXPECT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0) << std::strerror(errno);
 	EXPECT_EQ(get(m.get()), F_SEAL_FUTURE_WRITE);
@@ -80,8 +84,8 @@ TEST_P(SealFutureWrite, GrantedWhileWritableMappingExists)
 TEST_P(SealFutureWrite, ExistingWritableMapping_KeepsWriting)
 {
 	owned_fd m = make_with("future");
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	ASSERT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0);
 	std::memcpy(p, "FUTURE", 6);
@@ -93,8 +97,8 @@ TEST_P(SealFutureWrite, ExistingWritableMapping_KeepsWriting)
 TEST_P(SealFutureWrite, MadviseRemoveThroughExistingWritableMapping_EPERM)
 {
 	owned_fd m = make_with(std::string(page_size(), 'f'));
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	ASSERT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0);
 	EXPECT_ERRNO(madvise(p, page_size(), MADV_REMOVE), EPERM);
@@ -105,8 +109,8 @@ TEST_P(SealFutureWrite, MadviseRemoveThroughExistingWritableMapping_EPERM)
 TEST_P(SealFutureWrite, MadviseRemoveWithoutSeal_Ok)
 {
 	owned_fd m = make_with(std::string(page_size(), 'f'));
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	EXPECT_EQ(madvise(p, page_size(), MADV_REMOVE), 0) << std::strerror(errno);
 	EXPECT_EQ(pread_str(m.get(), 1, 0), std::string(1, '\0'));
@@ -117,8 +121,8 @@ TEST_P(SealFutureWrite, MapPrivateWritable_Ok)
 {
 	owned_fd m = make_with("future");
 	ASSERT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0);
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED) << std::strerror(errno);
 	static_cast<char *>(p)[0] = 'P';
 	munmap(p, page_size());
@@ -128,8 +132,8 @@ TEST_P(SealFutureWrite, MapPrivateWritable_Ok)
 TEST_P(SealFutureWrite, ThenSealWriteWhileMapped_EBUSY)
 {
 	owned_fd m = make_with("future");
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	ASSERT_EQ(add(m.get(), F_SEAL_FUTURE_WRITE), 0);
 	EXPECT_ERRNO(add(m.get(), F_SEAL_WRITE), EBUSY);

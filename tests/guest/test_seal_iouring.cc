@@ -3,10 +3,13 @@
 
 #include <liburing.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class SealIoUring : public BackendTest {
+class SealIoUring : public BackendTest
+{
 protected:
 	void SetUp() override
 	{

@@ -3,10 +3,14 @@
 // memfd. The kernel's field of the shmem inode stays F_SEAL_SEAL.
 #include "guest_util.hpp"
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class NativeInterop : public ModuleTest {};
+class NativeInterop : public ModuleTest
+{
+};
 
 TEST_F(NativeInterop, FcntlGetSeals_OnModuleMemfd_IsSealSeal)
 {

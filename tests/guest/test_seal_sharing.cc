@@ -3,10 +3,14 @@
 
 #include <sys/socket.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class SealSharing : public BackendTest {};
+class SealSharing : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(SealSharing);
 
 TEST_P(SealSharing, Dup_SeesAndAddsSameSeals)
@@ -28,9 +32,9 @@ TEST_P(SealSharing, ProcReopen_SeesAndAddsSameSeals)
 	ASSERT_TRUE(r) << std::strerror(errno);
 	EXPECT_EQ(get(r.get()), F_SEAL_WRITE);
 	EXPECT_ERRNO(pwrite(r.get(), "x", 1, 0), EPERM);
-	EXPECT_EQ(mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       r.get(), 0),
-		  MAP_FAILED);
+	EXPECT_EQ(mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, r.get(),
+	               0),
+	          MAP_FAILED);
 	EXPECT_EQ(errno, EPERM);
 	ASSERT_EQ(add(r.get(), F_SEAL_SEAL), 0);
 	EXPECT_EQ(get(m.get()), F_SEAL_WRITE | F_SEAL_SEAL);
@@ -80,8 +84,10 @@ TEST_P(SealSharing, Fork_ChildAddsParentSees)
 	owned_fd m = make();
 	const int fd = m.get();
 	const backend b = be();
-	EXPECT_EQ(run_in_child([fd, b] { return add_seals(b, fd, F_SEAL_SHRINK) == 0 ? 0 : 1; }),
-		  0);
+	EXPECT_EQ(run_in_child([fd, b] {
+		          return add_seals(b, fd, F_SEAL_SHRINK) == 0 ? 0 : 1;
+	          }),
+	          0);
 	EXPECT_EQ(get(m.get()), F_SEAL_SHRINK);
 }
 

@@ -3,12 +3,18 @@
 
 #include <linux/falloc.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class SealShrink : public BackendTest {};
+class SealShrink : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(SealShrink);
-class SealGrow : public BackendTest {};
+class SealGrow : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(SealGrow);
 
 TEST_P(SealShrink, FtruncateSmaller_EPERM)
@@ -34,7 +40,7 @@ TEST_P(SealShrink, OpenWithOTruncOnNonEmptyFile_EPERM)
 	owned_fd m = make_with("0123456789");
 	ASSERT_EQ(add(m.get(), F_SEAL_SHRINK), 0);
 	EXPECT_ERRNO(open(proc_path(m.get()).c_str(), O_RDWR | O_TRUNC | O_CLOEXEC),
-		     EPERM);
+	             EPERM);
 	EXPECT_EQ(file_size(m.get()), 10);
 	EXPECT_EQ(pread_str(m.get(), 10, 0), "0123456789");
 }
@@ -53,8 +59,8 @@ TEST_P(SealShrink, WriteAndPunchHole_StillAllowed)
 	ASSERT_EQ(add(m.get(), F_SEAL_SHRINK), 0);
 	EXPECT_EQ(pwrite(m.get(), "y", 1, 0), 1);
 	EXPECT_EQ(fallocate(m.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-			    page_size()),
-		  0);
+	                    page_size()),
+	          0);
 	EXPECT_EQ(file_size(m.get()), static_cast<off_t>(2 * page_size()));
 }
 
@@ -131,14 +137,14 @@ TEST_P(SealGrow, SharedMappingPastEof_StillSIGBUS)
 	const int fd = m.get();
 	const std::size_t ps = page_size();
 	EXPECT_EQ(run_in_child([fd, ps] {
-			  void *p = mmap(nullptr, 2 * ps, PROT_READ | PROT_WRITE,
-					 MAP_SHARED, fd, 0);
-			  if (p == MAP_FAILED)
-				  return 2;
-			  static_cast<volatile char *>(p)[ps] = 'g';
-			  return 0;
-		  }),
-		  128 + SIGBUS);
+		          void *p = mmap(nullptr, 2 * ps, PROT_READ | PROT_WRITE,
+		                         MAP_SHARED, fd, 0);
+		          if (p == MAP_FAILED)
+			          return 2;
+		          static_cast<volatile char *>(p)[ps] = 'g';
+		          return 0;
+	          }),
+	          128 + SIGBUS);
 	EXPECT_EQ(file_size(m.get()), 1);
 }
 

@@ -5,10 +5,13 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class SealWrite : public BackendTest {
+class SealWrite : public BackendTest
+{
 protected:
 	// A page of 'x', sealed with F_SEAL_WRITE.
 	owned_fd make_sealed()
@@ -94,8 +97,8 @@ TEST_P(SealWrite, FallocatePunchHole_EPERM)
 {
 	owned_fd m = make_sealed();
 	EXPECT_ERRNO(fallocate(m.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
-			       page_size()),
-		     EPERM);
+	                       page_size()),
+	             EPERM);
 	expect_unchanged(m.get());
 }
 
@@ -110,16 +113,16 @@ TEST_P(SealWrite, Ftruncate_NotBlockedByWriteSealAlone)
 TEST_P(SealWrite, MmapSharedWritable_EPERM)
 {
 	owned_fd m = make_sealed();
-	EXPECT_EQ(mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0),
-		  MAP_FAILED);
+	EXPECT_EQ(mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0),
+	          MAP_FAILED);
 	EXPECT_EQ(errno, EPERM);
 }
 
 TEST_P(SealWrite, MmapSharedReadOnly_Ok)
 {
 	skip_native_unless(native_allows_readonly_shared_map_under_write_seal(),
-			   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
+	                   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
 	owned_fd m = make_sealed();
 	void *p = mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, m.get(), 0);
 	ASSERT_NE(p, MAP_FAILED) << std::strerror(errno);
@@ -130,7 +133,7 @@ TEST_P(SealWrite, MmapSharedReadOnly_Ok)
 TEST_P(SealWrite, MprotectWriteOnReadOnlySharedMapping_EACCES)
 {
 	skip_native_unless(native_allows_readonly_shared_map_under_write_seal(),
-			   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
+	                   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
 	owned_fd m = make_sealed();
 	void *p = mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, m.get(), 0);
 	ASSERT_NE(p, MAP_FAILED) << std::strerror(errno);
@@ -141,7 +144,7 @@ TEST_P(SealWrite, MprotectWriteOnReadOnlySharedMapping_EACCES)
 TEST_P(SealWrite, MadviseRemoveOnReadOnlySharedMapping_EACCES)
 {
 	skip_native_unless(native_allows_readonly_shared_map_under_write_seal(),
-			   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
+	                   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
 	owned_fd m = make_sealed();
 	void *p = mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, m.get(), 0);
 	ASSERT_NE(p, MAP_FAILED) << std::strerror(errno);
@@ -153,8 +156,8 @@ TEST_P(SealWrite, MadviseRemoveOnReadOnlySharedMapping_EACCES)
 TEST_P(SealWrite, MmapPrivateWritable_CowLeavesFileUnchanged)
 {
 	owned_fd m = make_sealed();
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED) << std::strerror(errno);
 	static_cast<char *>(p)[0] = 'p';
 	EXPECT_EQ(static_cast<char *>(p)[0], 'p');
@@ -176,8 +179,8 @@ TEST_P(SealWrite, MprotectWriteOnPrivateMapping_Ok)
 TEST_P(SealWrite, AddWhileSharedWritableMapping_EBUSYAndNothingApplied)
 {
 	owned_fd m = make_with("mapped");
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	EXPECT_ERRNO(add(m.get(), F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), EBUSY);
 	EXPECT_EQ(get(m.get()), 0);
@@ -189,8 +192,8 @@ TEST_P(SealWrite, AddWhileSharedWritableMapping_EBUSYAndNothingApplied)
 TEST_P(SealWrite, AddAfterMunmap_Ok)
 {
 	owned_fd m = make_with("mapped");
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	static_cast<char *>(p)[0] = 'M';
 	ASSERT_EQ(munmap(p, page_size()), 0);
@@ -201,8 +204,8 @@ TEST_P(SealWrite, AddAfterMunmap_Ok)
 TEST_P(SealWrite, AddWhileMappingInForkedChild_EBUSY)
 {
 	owned_fd m = make_with("mapped");
-	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       m.get(), 0);
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(),
+	               0);
 	ASSERT_NE(p, MAP_FAILED);
 	int go[2];
 	ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
@@ -229,7 +232,7 @@ TEST_P(SealWrite, WriteJustBeforeSeal_SealGranted)
 	owned_fd m = make();
 	const std::string data(16 * page_size(), 'w');
 	ASSERT_EQ(pwrite(m.get(), data.data(), data.size(), 0),
-		  static_cast<ssize_t>(data.size()));
+	          static_cast<ssize_t>(data.size()));
 	EXPECT_EQ(add(m.get(), F_SEAL_WRITE), 0) << std::strerror(errno);
 }
 

@@ -1,10 +1,14 @@
 // Issue "seals": adding and reading seals.
 #include "guest_util.hpp"
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class Seals : public BackendTest {};
+class Seals : public BackendTest
+{
+};
 INSTANTIATE_BACKENDS(Seals);
 
 TEST_P(Seals, GetSeals_WithoutAllowSealing_IsSealSeal)
@@ -29,10 +33,11 @@ TEST_P(Seals, GetSeals_WithAllowSealing_StartsEmpty)
 
 TEST_P(Seals, AddSeals_EachKnownSeal_Ok)
 {
-	for (unsigned s : {F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE,
-			   F_SEAL_FUTURE_WRITE, F_SEAL_SEAL}) {
+	for (unsigned s : {F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE,
+	                   F_SEAL_SEAL}) {
 		owned_fd m = make();
-		EXPECT_EQ(add(m.get(), s), 0) << "seal " << s << ": " << std::strerror(errno);
+		EXPECT_EQ(add(m.get(), s), 0)
+		        << "seal " << s << ": " << std::strerror(errno);
 		EXPECT_EQ(get(m.get()), static_cast<int>(s));
 	}
 }
@@ -90,9 +95,8 @@ TEST_P(Seals, AddSeals_BadFd_EBADF)
 TEST_P(Seals, Sealed_ReadStillWorks)
 {
 	owned_fd m = make_with("readable");
-	ASSERT_EQ(add(m.get(), F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
-				       F_SEAL_WRITE),
-		  0);
+	ASSERT_EQ(add(m.get(), F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE),
+	          0);
 	EXPECT_EQ(pread_str(m.get(), 8, 0), "readable");
 }
 

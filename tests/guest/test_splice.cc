@@ -3,10 +3,13 @@
 
 #include <sys/sendfile.h>
 
-namespace guest {
-namespace {
+namespace guest
+{
+namespace
+{
 
-class Splice : public BackendTest {
+class Splice : public BackendTest
+{
 protected:
 	void SetUp() override
 	{
@@ -69,7 +72,7 @@ TEST_P(Splice, CopyFileRange_BetweenMemfds)
 	owned_fd dst = make();
 	loff_t in = 0, out = 0;
 	ASSERT_EQ(copy_file_range(src.get(), &in, dst.get(), &out, 6, 0), 6)
-		<< std::strerror(errno);
+	        << std::strerror(errno);
 	EXPECT_EQ(pread_str(dst.get(), 6, 0), "copied");
 }
 

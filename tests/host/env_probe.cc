@@ -17,8 +17,7 @@ int main()
 		std::printf("backend=%d create=ok\n", backend);
 		close(fd);
 	} else {
-		std::printf("backend=%d/%d create=%d\n", backend, backend_errno,
-			    errno);
+		std::printf("backend=%d/%d create=%d\n", backend, backend_errno, errno);
 	}
 	return 0;
 }

@@ -13,7 +13,8 @@
 
 #include <gtest/gtest.h>
 
-namespace host {
+namespace host
+{
 
 inline bool fd_is_open(int fd)
 {
@@ -47,7 +48,8 @@ template <typename F> int result_of(F &&f)
 }
 
 // Sets the library's backend for one test, restores "auto" afterwards.
-class BackendGuard {
+class BackendGuard
+{
 public:
 	explicit BackendGuard(int backend)
 	{

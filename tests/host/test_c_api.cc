@@ -6,7 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-namespace {
+namespace
+{
 
 using host::BackendGuard;
 
@@ -89,8 +90,7 @@ TEST(CApi, SealsOnSocket_SameErrnoAsFcntl)
 	int s[2];
 	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
 	const int expect = host::result_of([&] { return fcntl(s[0], F_GET_SEALS); });
-	EXPECT_EQ(host::result_of([&] { return memfd_compat_get_seals(s[0]); }),
-		  expect);
+	EXPECT_EQ(host::result_of([&] { return memfd_compat_get_seals(s[0]); }), expect);
 	close(s[0]);
 	close(s[1]);
 }
@@ -102,14 +102,13 @@ TEST(CApi, SealsOnRegularFile_FallThroughToFcntl_EINVAL)
 	ASSERT_GE(fd, 0);
 	unlink(path);
 	const int expect = host::result_of([&] { return fcntl(fd, F_GET_SEALS); });
-	EXPECT_EQ(host::result_of([&] { return memfd_compat_get_seals(fd); }),
-		  expect);
-	const int expect_add = host::result_of(
-		[&] { return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL); });
+	EXPECT_EQ(host::result_of([&] { return memfd_compat_get_seals(fd); }), expect);
+	const int expect_add =
+	        host::result_of([&] { return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL); });
 	EXPECT_EQ(host::result_of([&] {
-			  return memfd_compat_add_seals(fd, MEMFD_COMPAT_SEAL_SEAL);
-		  }),
-		  expect_add);
+		          return memfd_compat_add_seals(fd, MEMFD_COMPAT_SEAL_SEAL);
+	          }),
+	          expect_add);
 	close(fd);
 }
 

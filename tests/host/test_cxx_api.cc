@@ -10,7 +10,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace {
+namespace
+{
 
 namespace mc = memfd_compat;
 using host::BackendGuard;
@@ -25,7 +26,8 @@ static_assert(!std::is_convertible_v<mc::memfd, bool>); // explicit only
 static_assert(!std::is_copy_constructible_v<mc::mapping>);
 static_assert(std::is_nothrow_move_constructible_v<mc::mapping>);
 
-class CxxApi : public ::testing::Test {
+class CxxApi : public ::testing::Test
+{
 protected:
 	BackendGuard guard_{MEMFD_COMPAT_BACKEND_NATIVE};
 };
@@ -152,9 +154,9 @@ TEST_F(CxxApi, Create_NameIsNotNulTerminatedView)
 	const char buf[] = "abcdef";
 	mc::memfd m = mc::create(std::string_view(buf, 3));
 	char link[64] = {};
-	ASSERT_GT(readlink(("/proc/self/fd/" + std::to_string(m.get())).c_str(),
-			   link, sizeof(link) - 1),
-		  0);
+	ASSERT_GT(readlink(("/proc/self/fd/" + std::to_string(m.get())).c_str(), link,
+	                   sizeof(link) - 1),
+	          0);
 	EXPECT_STREQ(link, "/memfd:abc (deleted)");
 }
 
@@ -213,7 +215,7 @@ TEST_F(CxxApi, Mapping_SharedWritesVisibleThroughRead)
 	ASSERT_EQ(ftruncate(m.get(), 4096), 0);
 	{
 		mc::mapping map = mc::mapping::map(m.get(), 4096, PROT_READ | PROT_WRITE,
-						    MAP_SHARED);
+		                                   MAP_SHARED);
 		ASSERT_TRUE(map);
 		EXPECT_EQ(map.size(), 4096U);
 		std::memcpy(map.data(), "hello", 5);

@@ -13,11 +13,13 @@
 
 extern char **environ;
 
-namespace {
+namespace
+{
 
 using host::BackendGuard;
 
-class ModuleAbsent : public ::testing::Test {
+class ModuleAbsent : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
@@ -119,8 +121,7 @@ std::string run_probe(const char *value)
 
 TEST_F(ModuleAbsent, EnvModule_CreateFailsENODEV)
 {
-	EXPECT_EQ(run_probe("module"),
-		  "backend=2/0 create=" + std::to_string(ENODEV));
+	EXPECT_EQ(run_probe("module"), "backend=2/0 create=" + std::to_string(ENODEV));
 }
 
 TEST(EnvBackend, EnvNative_CreateSucceedsNatively)
@@ -138,7 +139,7 @@ TEST_F(ModuleAbsent, EnvAuto_UsesNative)
 TEST(EnvBackend, EnvUnknownValue_CreateFailsEINVAL)
 {
 	EXPECT_EQ(run_probe("modul"), "backend=-1/" + std::to_string(EINVAL) +
-					      " create=" + std::to_string(EINVAL));
+	                                      " create=" + std::to_string(EINVAL));
 }
 
 } // namespace

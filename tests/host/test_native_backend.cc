@@ -6,7 +6,8 @@
 
 #include <string>
 
-namespace {
+namespace
+{
 
 using host::BackendGuard;
 using host::result_of;
@@ -85,7 +86,7 @@ TEST(NativeBackend, Create_HugetlbWithSize_MatchesSyscall)
 {
 	// 2 MiB pages (log2 = 21); EINVAL or ENOENT without hugetlb pages.
 	expect_create_matches_syscall(
-		"huge", MEMFD_COMPAT_MFD_HUGETLB | (21U << MEMFD_COMPAT_MFD_HUGE_SHIFT));
+	        "huge", MEMFD_COMPAT_MFD_HUGETLB | (21U << MEMFD_COMPAT_MFD_HUGE_SHIFT));
 }
 
 TEST(NativeBackend, Create_ExecAndNoexecTogether_MatchesSyscall)
@@ -100,14 +101,15 @@ TEST(NativeBackend, Create_IsNativeMemfd)
 	ASSERT_GE(fd, 0);
 	char link[256] = {};
 	ASSERT_GT(readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link,
-			   sizeof(link) - 1),
-		  0);
+	                   sizeof(link) - 1),
+	          0);
 	EXPECT_STREQ(link, "/memfd:native (deleted)");
 	EXPECT_EQ(fcntl(fd, F_GETFD), 0); // no MFD_CLOEXEC given
 	close(fd);
 }
 
-class NativeSeals : public ::testing::Test {
+class NativeSeals : public ::testing::Test
+{
 protected:
 	void SetUp() override
 	{
@@ -158,8 +160,8 @@ TEST_F(NativeSeals, AddSeals_WriteWithSharedWritableMapping_EBUSY)
 	ASSERT_NE(p, MAP_FAILED);
 	errno = 0;
 	EXPECT_EQ(memfd_compat_add_seals(fd_, MEMFD_COMPAT_SEAL_WRITE |
-						     MEMFD_COMPAT_SEAL_SHRINK),
-		  -1);
+	                                              MEMFD_COMPAT_SEAL_SHRINK),
+	          -1);
 	EXPECT_EQ(errno, EBUSY);
 	EXPECT_EQ(memfd_compat_get_seals(fd_), 0);
 	munmap(p, 4096);

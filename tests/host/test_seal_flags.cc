@@ -6,7 +6,8 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace
+{
 
 namespace mc = memfd_compat;
 using mc::flags;
@@ -28,7 +29,8 @@ static_assert((seal::grow | seal::shrink) == seal(F_SEAL_GROW | F_SEAL_SHRINK));
 TEST(SealFlags, Or_CombinesBits)
 {
 	constexpr seal s = seal::write | seal::grow | seal::shrink;
-	EXPECT_EQ(mc::to_underlying(s), unsigned(F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK));
+	EXPECT_EQ(mc::to_underlying(s),
+	          unsigned(F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK));
 }
 
 TEST(SealFlags, And_MasksBits)

@@ -15,8 +15,10 @@
 #include <mutex>
 #include <string_view>
 
-namespace memfd_compat::detail {
-namespace {
+namespace memfd_compat::detail
+{
+namespace
+{
 
 constexpr int unset = INT_MIN;
 

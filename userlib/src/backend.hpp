@@ -4,7 +4,8 @@
 #ifndef MEMFD_COMPAT_SRC_BACKEND_HPP
 #define MEMFD_COMPAT_SRC_BACKEND_HPP
 
-namespace memfd_compat::detail {
+namespace memfd_compat::detail
+{
 
 enum class backend { automatic = 0, native = 1, module = 2 };
 

@@ -11,8 +11,10 @@
 #include <cerrno>
 #include <cstdint>
 
-namespace memfd_compat::detail {
-namespace {
+namespace memfd_compat::detail
+{
+namespace
+{
 
 int module_create(const char *name, unsigned int flags) noexcept
 {

@@ -10,8 +10,10 @@
 #include <new>
 #include <string>
 
-namespace memfd_compat {
-namespace {
+namespace memfd_compat
+{
+namespace
+{
 
 std::error_code last_error() noexcept
 {
@@ -111,8 +113,8 @@ memfd_compat_info query()
 	return info;
 }
 
-mapping mapping::map(int fd, std::size_t size, int prot, int map_flags,
-		     off_t offset, std::error_code &ec) noexcept
+mapping mapping::map(int fd, std::size_t size, int prot, int map_flags, off_t offset,
+                     std::error_code &ec) noexcept
 {
 	ec.clear();
 	void *addr = ::mmap(nullptr, size, prot, map_flags, fd, offset);
@@ -126,8 +128,7 @@ mapping mapping::map(int fd, std::size_t size, int prot, int map_flags,
 	return m;
 }
 
-mapping mapping::map(int fd, std::size_t size, int prot, int map_flags,
-		     off_t offset)
+mapping mapping::map(int fd, std::size_t size, int prot, int map_flags, off_t offset)
 {
 	std::error_code ec;
 	mapping m = map(fd, size, prot, map_flags, offset, ec);

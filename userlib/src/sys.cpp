@@ -6,7 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace memfd_compat::detail {
+namespace memfd_compat::detail
+{
 
 int sys_memfd_create(const char *name, unsigned int flags) noexcept
 {

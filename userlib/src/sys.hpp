@@ -8,7 +8,8 @@
 
 #include <cerrno>
 
-namespace memfd_compat::detail {
+namespace memfd_compat::detail
+{
 
 // Turns a libc-style result (-1 with errno) into the -errno convention.
 inline long neg_errno(long ret) noexcept

@@ -18,7 +18,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace memfd_compat {
+namespace memfd_compat
+{
 
 // Seals; the values are those of F_SEAL_* in <linux/fcntl.h>.
 enum class seal : unsigned {
@@ -97,7 +98,8 @@ template <bitmask_enum E> constexpr bool all(E set, E bits) noexcept
 }
 
 // Owns one file descriptor; closes it on destruction. Movable, not copyable.
-class memfd {
+class memfd
+{
 public:
 	constexpr memfd() noexcept = default;
 	constexpr explicit memfd(int fd) noexcept : fd_(fd) {}
@@ -127,9 +129,8 @@ private:
 
 // Creates a memfd through the selected backend (see memfd_compat.h).
 MEMFD_COMPAT_API memfd create(std::string_view name, flags f,
-			      std::error_code &ec) noexcept;
-MEMFD_COMPAT_API memfd create(std::string_view name,
-			      flags f = flags::cloexec);
+                              std::error_code &ec) noexcept;
+MEMFD_COMPAT_API memfd create(std::string_view name, flags f = flags::cloexec);
 
 MEMFD_COMPAT_API void add_seals(int fd, seal s, std::error_code &ec) noexcept;
 MEMFD_COMPAT_API void add_seals(int fd, seal s);
@@ -137,7 +138,10 @@ inline void add_seals(const memfd &m, seal s, std::error_code &ec) noexcept
 {
 	add_seals(m.get(), s, ec);
 }
-inline void add_seals(const memfd &m, seal s) { add_seals(m.get(), s); }
+inline void add_seals(const memfd &m, seal s)
+{
+	add_seals(m.get(), s);
+}
 
 // On error the noexcept overload returns seal::none and sets @ec.
 MEMFD_COMPAT_API seal get_seals(int fd, std::error_code &ec) noexcept;
@@ -146,21 +150,25 @@ inline seal get_seals(const memfd &m, std::error_code &ec) noexcept
 {
 	return get_seals(m.get(), ec);
 }
-inline seal get_seals(const memfd &m) { return get_seals(m.get()); }
+inline seal get_seals(const memfd &m)
+{
+	return get_seals(m.get());
+}
 
 // Capabilities of the loaded module (ENODEV without /dev/memfd).
 MEMFD_COMPAT_API memfd_compat_info query(std::error_code &ec) noexcept;
 MEMFD_COMPAT_API memfd_compat_info query();
 
 // An owned mmap() of a file; munmap()s on destruction. Movable only.
-class mapping {
+class mapping
+{
 public:
 	constexpr mapping() noexcept = default;
 	mapping(const mapping &) = delete;
 	mapping &operator=(const mapping &) = delete;
 	constexpr mapping(mapping &&other) noexcept
-		: addr_(std::exchange(other.addr_, nullptr)),
-		  size_(std::exchange(other.size_, 0))
+	    : addr_(std::exchange(other.addr_, nullptr)),
+	      size_(std::exchange(other.size_, 0))
 	{
 	}
 	mapping &operator=(mapping &&other) noexcept
@@ -176,10 +184,10 @@ public:
 
 	// mmap(NULL, size, prot, map_flags, fd, offset).
 	MEMFD_COMPAT_API static mapping map(int fd, std::size_t size, int prot,
-					    int map_flags, off_t offset,
-					    std::error_code &ec) noexcept;
+	                                    int map_flags, off_t offset,
+	                                    std::error_code &ec) noexcept;
 	MEMFD_COMPAT_API static mapping map(int fd, std::size_t size, int prot,
-					    int map_flags, off_t offset = 0);
+	                                    int map_flags, off_t offset = 0);
 
 	void *data() const noexcept { return addr_; }
 	std::size_t size() const noexcept { return size_; }
