@@ -1,0 +1,274 @@
+// Module memfd against native memfd, same kernel, same guest, same run.
+// Every benchmark is registered twice, ".../module" and ".../native";
+// scripts/bench turns the pairs into module/native ratios.
+#include <memfd_compat/uapi.h>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_GET_SEALS 1034
+#endif
+
+namespace {
+
+constexpr unsigned kSealShrink = 0x2, kSealGrow = 0x4, kSealWrite = 0x8,
+		   kSealSeal = 0x1;
+constexpr unsigned kFlags = MEMFD_COMPAT_MFD_CLOEXEC |
+			    MEMFD_COMPAT_MFD_ALLOW_SEALING;
+
+enum Backend { kModule = 0, kNative = 1 };
+
+int device()
+{
+	static const int fd = open(MEMFD_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
+	return fd;
+}
+
+int create(Backend b)
+{
+	if (b == kNative)
+		return static_cast<int>(syscall(SYS_memfd_create, "bench", kFlags));
+	memfd_compat_create_args args{};
+	args.name = reinterpret_cast<std::uintptr_t>("bench");
+	args.flags = kFlags;
+	return ioctl(device(), MEMFD_COMPAT_IOC_CREATE, &args);
+}
+
+int add_seals(Backend b, int fd, unsigned seals)
+{
+	return b == kNative ? fcntl(fd, F_ADD_SEALS, seals)
+			    : ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS,
+				    static_cast<unsigned long>(seals));
+}
+
+int get_seals(Backend b, int fd)
+{
+	return b == kNative ? fcntl(fd, F_GET_SEALS)
+			    : ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0);
+}
+
+int checked_create(benchmark::State &s, Backend b)
+{
+	const int fd = create(b);
+	if (fd < 0)
+		s.SkipWithError("create failed");
+	return fd;
+}
+
+void fill(int fd, std::size_t size)
+{
+	static const std::string chunk(1 << 20, 'b');
+	for (std::size_t off = 0; off < size; off += chunk.size())
+		benchmark::DoNotOptimize(pwrite(fd, chunk.data(),
+			std::min(chunk.size(), size - off), static_cast<off_t>(off)));
+}
+
+void BM_CreateClose(benchmark::State &s, Backend b)
+{
+	for (auto _ : s) {
+		const int fd = checked_create(s, b);
+		close(fd);
+	}
+}
+
+void BM_CreateTruncateSealClose(benchmark::State &s, Backend b)
+{
+	for (auto _ : s) {
+		const int fd = checked_create(s, b);
+		ftruncate(fd, 4096);
+		if (add_seals(b, fd,
+			      kSealShrink | kSealGrow | kSealWrite | kSealSeal))
+			s.SkipWithError("seal failed");
+		close(fd);
+	}
+}
+
+// F_SEAL_WRITE on a populated file: the pinned-page scan. Args: size MiB.
+void BM_SealWriteScan(benchmark::State &s, Backend b)
+{
+	const std::size_t size = static_cast<std::size_t>(s.range(0)) << 20;
+	for (auto _ : s) {
+		s.PauseTiming();
+		const int fd = checked_create(s, b);
+		fill(fd, size);
+		s.ResumeTiming();
+		if (add_seals(b, fd, kSealWrite))
+			s.SkipWithError("seal failed");
+		s.PauseTiming();
+		close(fd);
+		s.ResumeTiming();
+	}
+	s.counters["pages"] = static_cast<double>(size / 4096);
+}
+
+// Args: request size in bytes. Writes and reads cycle over 16 MiB.
+void BM_Write(benchmark::State &s, Backend b)
+{
+	const std::size_t req = static_cast<std::size_t>(s.range(0));
+	const std::size_t span = 16 << 20;
+	const int fd = checked_create(s, b);
+	std::string buf(req, 'w');
+	std::size_t off = 0;
+	for (auto _ : s) {
+		pwrite(fd, buf.data(), req, static_cast<off_t>(off));
+		off = (off + req) % span;
+	}
+	s.SetBytesProcessed(static_cast<int64_t>(s.iterations() * req));
+	close(fd);
+}
+
+void BM_Read(benchmark::State &s, Backend b)
+{
+	const std::size_t req = static_cast<std::size_t>(s.range(0));
+	const std::size_t span = 16 << 20;
+	const int fd = checked_create(s, b);
+	fill(fd, span);
+	std::string buf(req, '\0');
+	std::size_t off = 0;
+	for (auto _ : s) {
+		benchmark::DoNotOptimize(
+			pread(fd, buf.data(), req, static_cast<off_t>(off)));
+		off = (off + req) % span;
+	}
+	s.SetBytesProcessed(static_cast<int64_t>(s.iterations() * req));
+	close(fd);
+}
+
+// Touch every page of a fresh MAP_SHARED mapping of a populated 8 MiB file.
+void BM_PageFaults(benchmark::State &s, Backend b)
+{
+	const std::size_t size = 8 << 20;
+	const int fd = checked_create(s, b);
+	fill(fd, size);
+	for (auto _ : s) {
+		char *p = static_cast<char *>(mmap(nullptr, size,
+			PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+		for (std::size_t off = 0; off < size; off += 4096)
+			p[off]++;
+		munmap(p, size);
+	}
+	s.SetItemsProcessed(static_cast<int64_t>(s.iterations() * size / 4096));
+	close(fd);
+}
+
+void BM_TruncateCycle(benchmark::State &s, Backend b)
+{
+	const int fd = checked_create(s, b);
+	for (auto _ : s) {
+		ftruncate(fd, 1 << 20);
+		ftruncate(fd, 0);
+	}
+	close(fd);
+}
+
+void BM_ProcReopen(benchmark::State &s, Backend b)
+{
+	const int fd = checked_create(s, b);
+	const std::string path = "/proc/self/fd/" + std::to_string(fd);
+	for (auto _ : s)
+		close(open(path.c_str(), O_RDWR | O_CLOEXEC));
+	close(fd);
+}
+
+// Send the fd over a UNIX socket, receive it, read its seals, close it.
+void BM_ScmRightsGetSeals(benchmark::State &s, Backend b)
+{
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv);
+	const int fd = checked_create(s, b);
+	add_seals(b, fd, kSealGrow);
+	for (auto _ : s) {
+		char byte = 0;
+		iovec iov{&byte, 1};
+		alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
+		msghdr msg{};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctrl;
+		msg.msg_controllen = sizeof(ctrl);
+		cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		sendmsg(sv[0], &msg, 0);
+		recvmsg(sv[1], &msg, 0);
+		int got;
+		std::memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+		if (get_seals(b, got) != static_cast<int>(kSealGrow))
+			s.SkipWithError("wrong seals received");
+		close(got);
+	}
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+using Fn = void (*)(benchmark::State &, Backend);
+
+// Registers @fn twice, as "NAME/native" and "NAME/module", so that each
+// pair runs back to back in the same guest.
+benchmark::internal::Benchmark *both(const char *name, Fn fn, Backend b)
+{
+	const std::string full = std::string(name) +
+				 (b == kNative ? "/native" : "/module");
+	return benchmark::RegisterBenchmark(full.c_str(),
+		[fn, b](benchmark::State &s) { fn(s, b); });
+}
+
+// Registers both backends of one benchmark, native first, and lets
+// @configure add arguments to each.
+template <typename Configure>
+void pair(const char *name, Fn fn, Configure configure)
+{
+	for (Backend b : {kNative, kModule})
+		configure(both(name, fn, b));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	benchmark::Initialize(&argc, argv);
+	if (device() < 0) {
+		std::perror(MEMFD_COMPAT_DEVICE);
+		return 77;
+	}
+	using B = benchmark::internal::Benchmark;
+	const auto none = [](B *) {};
+	pair("create_close", BM_CreateClose, none);
+	pair("create_seal_close", BM_CreateTruncateSealClose, none);
+	pair("seal_write_scan", BM_SealWriteScan, [](B *x) {
+		x->ArgName("MiB")->Arg(1)->Arg(16)->Arg(256)->Iterations(5)
+			->UseRealTime()->Unit(benchmark::kMillisecond);
+	});
+	pair("write", BM_Write, [](B *x) {
+		x->ArgName("bytes")->Arg(4096)->Arg(1 << 20);
+	});
+	pair("read", BM_Read, [](B *x) {
+		x->ArgName("bytes")->Arg(4096)->Arg(1 << 20);
+	});
+	pair("page_faults_8MiB", BM_PageFaults, [](B *x) {
+		x->Unit(benchmark::kMicrosecond);
+	});
+	pair("truncate_cycle", BM_TruncateCycle, none);
+	pair("proc_reopen", BM_ProcReopen, none);
+	pair("scm_rights_get_seals", BM_ScmRightsGetSeals, none);
+	benchmark::RunSpecifiedBenchmarks();
+	benchmark::Shutdown();
+	return 0;
+}
