@@ -17,11 +17,11 @@
 #include "memfd_compat.h"
 
 /*
- * After the first scan: drain the LRU batches and look again at once,
- * then sleep 10, 20, 40 and 80 ms before each further look (150 ms in
- * all), as upstream does.
+ * After the first scan: drain this CPU's LRU batches and look again, then
+ * every CPU's and look again, then sleep 10, 20, 40 and 80 ms before each
+ * further look (150 ms in all, as upstream waits).
  */
-#define MEMFD_PIN_RETRIES	5
+#define MEMFD_PIN_RETRIES	6
 #define MEMFD_PIN_FIRST_SLEEP_MS 5
 
 /* Entries scanned under the xarray lock before giving the CPU away */
@@ -106,9 +106,12 @@ int memfd_wait_for_pins(struct address_space *mapping)
 		if (retry == MEMFD_PIN_RETRIES)
 			return -EBUSY;
 		if (retry == 0) {
+			/* usually the writer ran here: skip the IPI round */
+			memfd_lru_add_drain_local();
+		} else if (retry == 1) {
 			memfd_lru_add_drain_all();
 		} else {
-			unsigned int ms = MEMFD_PIN_FIRST_SLEEP_MS << retry;
+			unsigned int ms = MEMFD_PIN_FIRST_SLEEP_MS << (retry - 1);
 
 			schedule_timeout_killable(msecs_to_jiffies(ms));
 			if (fatal_signal_pending(current))
