@@ -203,6 +203,16 @@ inline int temp_file()
 		}                                                                        \
 	} while (0)
 
+// In a BackendTest (test body or SetUp): skips a native case whose feature
+// the running kernel lacks. A macro, not a member function: GTEST_SKIP()
+// only returns from the function it is written in, so it must expand in the
+// test's own scope for the rest of the test not to run.
+#define SKIP_NATIVE_UNLESS(has, what)                                                    \
+	do {                                                                             \
+		if (this->is_native() && !(has))                                         \
+			GTEST_SKIP() << "running kernel lacks " << (what);               \
+	} while (0)
+
 // Fixture for behaviour tests run against both backends.
 class BackendTest : public ::testing::TestWithParam<backend>
 {
@@ -237,12 +247,6 @@ protected:
 	int add(int fd, unsigned seals) { return add_seals(be(), fd, seals); }
 	int get(int fd) { return get_seals(be(), fd); }
 
-	// Skips a native case whose feature the running kernel lacks.
-	void skip_native_unless(bool has, const char *what)
-	{
-		if (is_native() && !has)
-			GTEST_SKIP() << "running kernel lacks " << what;
-	}
 };
 
 struct backend_name {

@@ -77,7 +77,7 @@ TEST_P(Create, Create_HugeSizeWithoutHugetlb_EINVAL)
 
 TEST_P(Create, Create_ExecAndNoexecSeal_EINVAL)
 {
-	skip_native_unless(native_has_seal_exec(), "MFD_EXEC/MFD_NOEXEC_SEAL");
+	SKIP_NATIVE_UNLESS(native_has_seal_exec(), "MFD_EXEC/MFD_NOEXEC_SEAL");
 	EXPECT_ERRNO(create(be(), "both", MFD_EXEC | MFD_NOEXEC_SEAL), EINVAL);
 }
 

@@ -46,21 +46,21 @@ INSTANTIATE_BACKENDS(Exec);
 
 TEST_P(Exec, ExecutableMemfd_Execveat_Runs)
 {
-	skip_native_unless(native_has_seal_exec(), "MFD_EXEC");
+	SKIP_NATIVE_UNLESS(native_has_seal_exec(), "MFD_EXEC");
 	owned_fd m = make(MFD_CLOEXEC | MFD_EXEC);
 	EXPECT_EQ(exec_from(m.get()), 0);
 }
 
 TEST_P(Exec, NoexecSealedMemfd_Execveat_EACCES)
 {
-	skip_native_unless(native_has_seal_exec(), "MFD_NOEXEC_SEAL");
+	SKIP_NATIVE_UNLESS(native_has_seal_exec(), "MFD_NOEXEC_SEAL");
 	owned_fd m = make(MFD_CLOEXEC | MFD_NOEXEC_SEAL);
 	EXPECT_EQ(exec_from(m.get()), 128 + EACCES);
 }
 
 TEST_P(Exec, ChmodAwayExecBits_Execveat_EACCES)
 {
-	skip_native_unless(native_has_seal_exec(), "MFD_EXEC");
+	SKIP_NATIVE_UNLESS(native_has_seal_exec(), "MFD_EXEC");
 	owned_fd m = make(MFD_CLOEXEC | MFD_EXEC | MFD_ALLOW_SEALING);
 	ASSERT_EQ(fchmod(m.get(), 0666), 0);
 	EXPECT_EQ(exec_from(m.get()), 128 + EACCES);

@@ -15,7 +15,7 @@ protected:
 		BackendTest::SetUp();
 		if (IsSkipped() || HasFatalFailure())
 			return;
-		skip_native_unless(native_has_seal_exec(), "F_SEAL_EXEC");
+		SKIP_NATIVE_UNLESS(native_has_seal_exec(), "F_SEAL_EXEC");
 	}
 	mode_t mode(int fd)
 	{

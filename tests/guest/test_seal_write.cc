@@ -121,7 +121,7 @@ TEST_P(SealWrite, MmapSharedWritable_EPERM)
 
 TEST_P(SealWrite, MmapSharedReadOnly_Ok)
 {
-	skip_native_unless(native_allows_readonly_shared_map_under_write_seal(),
+	SKIP_NATIVE_UNLESS(native_allows_readonly_shared_map_under_write_seal(),
 	                   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
 	owned_fd m = make_sealed();
 	void *p = mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, m.get(), 0);
@@ -132,7 +132,7 @@ TEST_P(SealWrite, MmapSharedReadOnly_Ok)
 
 TEST_P(SealWrite, MprotectWriteOnReadOnlySharedMapping_EACCES)
 {
-	skip_native_unless(native_allows_readonly_shared_map_under_write_seal(),
+	SKIP_NATIVE_UNLESS(native_allows_readonly_shared_map_under_write_seal(),
 	                   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
 	owned_fd m = make_sealed();
 	void *p = mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, m.get(), 0);
@@ -143,7 +143,7 @@ TEST_P(SealWrite, MprotectWriteOnReadOnlySharedMapping_EACCES)
 
 TEST_P(SealWrite, MadviseRemoveOnReadOnlySharedMapping_EACCES)
 {
-	skip_native_unless(native_allows_readonly_shared_map_under_write_seal(),
+	SKIP_NATIVE_UNLESS(native_allows_readonly_shared_map_under_write_seal(),
 	                   "read-only MAP_SHARED of a write-sealed memfd (6.7)");
 	owned_fd m = make_sealed();
 	void *p = mmap(nullptr, page_size(), PROT_READ, MAP_SHARED, m.get(), 0);
