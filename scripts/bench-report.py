@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Module/native ratios from memfd_bench JSON files, one file per kernel.
+
+Benchmarks come in pairs named NAME/native... and NAME/module...; for each
+repetition the module's real time is divided by the native one, and the
+median and range of those ratios are reported (lower is better: a ratio of
+time, so 1.02 on a throughput benchmark means 2% less throughput).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+
+
+def ratios(path):
+    with open(path) as f:
+        data = json.load(f)
+    runs = {}
+    benches = [b for b in data["benchmarks"] if not b.get("error_occurred")]
+    # one entry per repetition; files with aggregates only give their means
+    kind = "iteration" if any(b.get("run_type") == "iteration"
+                              for b in benches) else "aggregate"
+    for b in benches:
+        if b.get("run_type") != kind:
+            continue
+        if kind == "aggregate" and b.get("aggregate_name") != "mean":
+            continue
+        runs.setdefault(b["run_name"], []).append(b["real_time"])
+    result = {}
+    for name, native in runs.items():
+        if "/native" not in name:
+            continue
+        module = runs.get(name.replace("/native", "/module"))
+        if not module:
+            continue
+        pairs = [m / n for m, n in zip(module, native) if n > 0]
+        key = name.replace("/native", "").replace("/iterations:5", "") \
+                  .replace("/real_time", "")
+        result[key] = (statistics.median(pairs), min(pairs), max(pairs))
+    return data.get("context", {}), result
+
+
+TARGETS = {"create_close": 1.10, "create_seal_close": 1.10,
+           "seal_write_scan": 1.10, "write": 1 / 0.98, "read": 1 / 0.98,
+           "page_faults": 1 / 0.98}
+
+
+def target(name):
+    for prefix, t in TARGETS.items():
+        if name.startswith(prefix):
+            return t
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--markdown", required=True)
+    p.add_argument("--plot")
+    p.add_argument("--machine")
+    p.add_argument("json", nargs="+")
+    a = p.parse_args()
+
+    kernels = []
+    for path in a.json:
+        release = os.path.basename(path)[:-len(".json")]
+        kernels.append((release, ratios(path)[1]))
+    names = sorted({n for _, r in kernels for n in r})
+
+    lines = ["# memfd_bench: module time / native time (lower is better)", ""]
+    if a.machine:
+        with open(a.machine) as f:
+            lines += [l.rstrip() + "  " for l in f] + [""]
+    lines += ["Numbers come from an emulated guest (QEMU TCG unless stated): "
+              "absolute times are meaningless, ratios from the same run "
+              "count. Each cell: median ratio over 5 repetitions "
+              "[min-max]; target from the issue; **miss** marks a median "
+              "above it.", ""]
+    lines.append("| benchmark | target | " +
+                 " | ".join(k for k, _ in kernels) + " |")
+    lines.append("|---|---|" + "---|" * len(kernels))
+    for n in names:
+        t = target(n)
+        cells = []
+        for _, r in kernels:
+            if n not in r:
+                cells.append("-")
+                continue
+            med, lo, hi = r[n]
+            miss = " **miss**" if t and med > t else ""
+            cells.append(f"{med:.3f} [{lo:.2f}-{hi:.2f}]{miss}")
+        lines.append(f"| {n} | {'≤ %.2f' % t if t else '-'} | " +
+                     " | ".join(cells) + " |")
+    with open(a.markdown, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    if a.plot:
+        with tempfile.NamedTemporaryFile("w", suffix=".dat",
+                                         delete=False) as d:
+            for i, n in enumerate(names):
+                row = [str(i), n.replace("_", "-")]
+                for _, r in kernels:
+                    row.append("%.4f" % (r[n][0] if n in r else 0))
+                d.write(" ".join(row) + "\n")
+        cols = " , ".join(
+            f"'{d.name}' using {3 + i}:xtic(2) title '{k}'"
+            for i, (k, _) in enumerate(kernels))
+        script = f"""
+set terminal pngcairo size 1400,700
+set output '{a.plot}'
+set title 'memfd-compat: module / native time per operation (lower is better; emulated guest)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set xtics rotate by -40
+set yrange [0:*]
+set grid ytics
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'
+plot {cols}
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        os.unlink(d.name)
+
+
+if __name__ == "__main__":
+    main()
