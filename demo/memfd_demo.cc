@@ -83,11 +83,11 @@ const char *errno_name(int err)
 bool expect_eperm(const char *who, const char *what, int ret, int err)
 {
 	if (ret == 0) {
-		say(who, "%-34s -> succeeded   (UNEXPECTED)", what);
+		say(who, "%-36s -> succeeded   (UNEXPECTED)", what);
 		return false;
 	}
 	const bool ok = err == EPERM;
-	say(who, "%-34s -> %s%s", what, errno_name(err), ok ? "" : "   (UNEXPECTED)");
+	say(who, "%-36s -> %s%s", what, errno_name(err), ok ? "" : "   (UNEXPECTED)");
 	return ok;
 }
 
@@ -95,10 +95,10 @@ bool expect_eperm(const char *who, const char *what, int ret, int err)
 bool expect_ok(const char *who, const char *what, int ret, int err)
 {
 	if (ret == 0) {
-		say(who, "%-34s -> ok", what);
+		say(who, "%-36s -> ok", what);
 		return true;
 	}
-	say(who, "%-34s -> %s   (UNEXPECTED)", what, errno_name(err));
+	say(who, "%-36s -> %s   (UNEXPECTED)", what, errno_name(err));
 	return false;
 }
 
@@ -216,7 +216,7 @@ int consumer(int sock, bool expect_sealed)
 	ok &= expect_eperm(me, "write:  mmap(PROT_WRITE, MAP_SHARED)", ret, errno);
 	errno = 0;
 	ret = memfd_compat_add_seals(m.get(), MEMFD_COMPAT_SEAL_FUTURE_WRITE);
-	ok &= expect_eperm(me, "unseal: F_ADD_SEALS(FUTURE_WRITE)", ret, errno);
+	ok &= expect_eperm(me, "seals:  F_ADD_SEALS(FUTURE_WRITE)", ret, errno);
 
 	send_verdict(sock, 'T');
 	return ok ? 0 : 1;
@@ -272,8 +272,10 @@ bool hand_over(bool seal_it)
 	}
 	close(sv[1]);
 
+	say(me, "sends the fd to the consumer over a UNIX socket");
 	bool ok = send_fd(sv[0], m.get()) == 0;
-	say(me, "sent the fd to the consumer over a UNIX socket%s", ok ? "" : ": FAILED");
+	if (!ok)
+		say(me, "sending failed: %s", std::strerror(errno));
 	const char verdict = recv_verdict(sv[0]);
 	close(sv[0]);
 
