@@ -70,7 +70,7 @@ TEST(CApi, GetSeals_BadFd_EBADF)
 	EXPECT_EQ(errno, EBADF);
 }
 
-// Not a memfd: the ioctl says ENOTTY, fcntl() then answers EINVAL.
+// Not a memfd: fcntl() answers EINVAL.
 TEST(CApi, SealsOnPipe_FallThroughToFcntl_EINVAL)
 {
 	int p[2];
@@ -110,6 +110,36 @@ TEST(CApi, SealsOnRegularFile_FallThroughToFcntl_EINVAL)
 	          }),
 	          expect_add);
 	close(fd);
+}
+
+// The module's seal ioctls are nsfs's NS_GET_PARENT and NS_GET_NSTYPE: on a
+// namespace fd the library must answer as fcntl() does, not return the
+// namespace type nor open the parent namespace.
+TEST(CApi, SealsOnNamespaceFd_SameAsFcntl_NoIoctl)
+{
+	for (const char *ns : {"/proc/self/ns/net", "/proc/self/ns/pid", "/proc/self/ns/user"}) {
+		const int fd = open(ns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		const int next_fd = dup(0);
+		ASSERT_GE(next_fd, 0);
+		close(next_fd);
+		const int expect = host::result_of([&] { return fcntl(fd, F_GET_SEALS); });
+		EXPECT_EQ(host::result_of([&] { return memfd_compat_get_seals(fd); }), expect)
+		        << ns;
+		const int expect_add =
+		        host::result_of([&] { return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE); });
+		EXPECT_EQ(host::result_of([&] {
+			          return memfd_compat_add_seals(fd, MEMFD_COMPAT_SEAL_WRITE);
+		          }),
+		          expect_add)
+		        << ns;
+		// No descriptor was created on the way.
+		const int after = dup(0);
+		EXPECT_EQ(after, next_fd) << ns;
+		close(after);
+		close(fd);
+	}
 }
 
 } // namespace

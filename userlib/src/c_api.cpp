@@ -39,21 +39,30 @@ int create(const char *name, unsigned int flags) noexcept
 	return sys_memfd_create(name, flags);
 }
 
-// The module's ioctl first; ENOTTY means "not a module memfd": use fcntl.
+// Which calls reach a module memfd. The module's seal ioctls share their
+// numbers with nsfs (_IO(0xB7, 2) is NS_GET_PARENT, _IO(0xB7, 3)
+// NS_GET_NSTYPE), so they are only sent to a file known to be a memfd: the
+// kernel's own F_GET_SEALS fails (EINVAL) on anything that is not shmem or
+// hugetlbfs, and reports F_SEAL_SEAL for a module memfd, whose kernel seal
+// field the module sets. Only then is the module's ioctl tried; ENOTTY from
+// it means a native memfd whose only seal is F_SEAL_SEAL.
 int add_seals(int fd, unsigned int seals) noexcept
 {
-	const int ret = sys_ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, seals);
-	if (ret != -ENOTTY)
-		return ret;
+	if (sys_fcntl(fd, F_GET_SEALS, 0) == F_SEAL_SEAL) {
+		const int ret = sys_ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, seals);
+		if (ret != -ENOTTY)
+			return ret;
+	}
 	return sys_fcntl(fd, F_ADD_SEALS, static_cast<int>(seals));
 }
 
 int get_seals(int fd) noexcept
 {
+	const int native = sys_fcntl(fd, F_GET_SEALS, 0);
+	if (native != F_SEAL_SEAL)
+		return native; // the seals of a native memfd, or -errno
 	const int ret = sys_ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0);
-	if (ret != -ENOTTY)
-		return ret;
-	return sys_fcntl(fd, F_GET_SEALS, 0);
+	return ret == -ENOTTY ? native : ret;
 }
 
 int query(memfd_compat_info *out) noexcept

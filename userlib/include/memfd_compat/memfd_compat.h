@@ -57,9 +57,12 @@ enum memfd_compat_backend {
 MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
 
 /*
- * Like fcntl(fd, F_ADD_SEALS, seals): returns 0, or -1 with errno. The
- * module's ioctl is tried first; if the descriptor is not a module memfd
- * (ENOTTY), fcntl(F_ADD_SEALS) is used, so native memfds work as well.
+ * Like fcntl(fd, F_ADD_SEALS, seals): returns 0, or -1 with errno. On a
+ * module memfd the module's ioctl is used, on any other file
+ * fcntl(F_ADD_SEALS), so native memfds work as well. (A module memfd is
+ * recognised by the kernel's F_GET_SEALS reporting F_SEAL_SEAL and the
+ * module's ioctl then succeeding: the ioctl numbers are those of nsfs's
+ * NS_GET_PARENT/NS_GET_NSTYPE and are never sent to other files.)
  */
 MEMFD_COMPAT_API int memfd_compat_add_seals(int fd, unsigned int seals);
 
