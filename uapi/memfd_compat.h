@@ -70,7 +70,11 @@ struct memfd_compat_info {
 	__u32 reserved[5];
 };
 
-#define MEMFD_COMPAT_IOC_MAGIC		0xB7
+/*
+ * Unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst (0xB7,
+ * used before API version 1 was released, is nsfs's: NS_GET_PARENT...).
+ */
+#define MEMFD_COMPAT_IOC_MAGIC		0xBE
 
 /* On /dev/memfd. */
 #define MEMFD_COMPAT_IOC_QUERY \

@@ -40,8 +40,8 @@
 #define MFD_NOEXEC_SEAL 0x0008U
 #endif
 
-/* MEMFD_COMPAT_IOC_GET_SEALS = _IO(0xB7, 0x03), from uapi/memfd_compat.h. */
-#define MODULE_GET_SEALS 0xB703UL
+/* MEMFD_COMPAT_IOC_GET_SEALS = _IO(0xBE, 0x03), from uapi/memfd_compat.h. */
+#define MODULE_GET_SEALS 0xBE03UL
 
 static int failures;
 

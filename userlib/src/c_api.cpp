@@ -39,9 +39,9 @@ int create(const char *name, unsigned int flags) noexcept
 	return sys_memfd_create(name, flags);
 }
 
-// Which calls reach a module memfd. The module's seal ioctls share their
-// numbers with nsfs (_IO(0xB7, 2) is NS_GET_PARENT, _IO(0xB7, 3)
-// NS_GET_NSTYPE), so they are only sent to a file known to be a memfd: the
+// Which calls reach a module memfd. Another driver's ioctl may share the
+// module's numbers (the first draft's magic was nsfs's), so they are only
+// sent to a file known to be a memfd: the
 // kernel's own F_GET_SEALS fails (EINVAL) on anything that is not shmem or
 // hugetlbfs, and reports F_SEAL_SEAL for a module memfd, whose kernel seal
 // field the module sets. Only then is the module's ioctl tried; ENOTTY from

@@ -22,9 +22,9 @@
  * not use libmemfd-compat: the library's own fcntl() calls would come back
  * here.
  *
- * Telling a module memfd apart. The module's seal ioctls share their
- * numbers with nsfs (_IO(0xB7, 2) is NS_GET_PARENT, _IO(0xB7, 3)
- * NS_GET_NSTYPE), so they are never sent to an arbitrary descriptor. The
+ * Telling a module memfd apart. Another driver's ioctl may share the
+ * module's numbers (the first draft's magic was nsfs's), so they are never
+ * sent to an arbitrary descriptor. The
  * real fcntl(F_GET_SEALS) comes first: it fails (EINVAL) on anything but a
  * shmem or hugetlbfs file. On a module memfd it reports F_SEAL_SEAL, the
  * kernel's own seal field which the module sets; only then is the ioctl
