@@ -34,6 +34,11 @@ kernel_image_metapackage() {
 # developer can pin one for a bisect without editing scripts.
 kernel_release() {
 	local want=$1 meta release
+	# the debug kernel of scripts/build-debug-kernel
+	if [[ $want == debug ]]; then
+		echo debug
+		return 0
+	fi
 	if [[ $want == *-amd64 ]]; then
 		echo "$want"
 		return 0
@@ -62,6 +67,10 @@ kernel_dir() {
 kernel_fetch() {
 	local release=$1 dir tmp deb
 	dir=$(kernel_dir "$release")
+	[[ $release == debug ]] && {
+		kernel_fetch_debug "$dir"
+		return 0
+	}
 	[[ -f $dir/.unpacked ]] && return 0
 
 	echo "${0##*/}: fetching linux-image-$release (download only, not installed)" >&2
@@ -85,6 +94,19 @@ kernel_fetch() {
 	# skip); generate it so --kmod can pull in a module's dependencies.
 	depmod -b "$dir" "$release" || die "depmod for $release failed"
 	touch "$dir/.unpacked"
+}
+
+# kernel_fetch_debug DIR: lay the debug kernel built by
+# scripts/build-debug-kernel out like an unpacked image package (its
+# modules are built in, so lib/modules holds only the lists).
+kernel_fetch_debug() {
+	local dir=$1 obj=$MEMFD_ROOT/build/debug-kernel/obj
+	[[ -f $obj/arch/x86/boot/bzImage ]] ||
+		die "no debug kernel: run scripts/build-debug-kernel first"
+	mkdir -p "$dir/boot" "$dir/lib/modules/debug"
+	cp "$obj/arch/x86/boot/bzImage" "$dir/boot/vmlinuz-debug"
+	cp "$obj/modules.builtin" "$dir/lib/modules/debug/modules.builtin"
+	: >"$dir/lib/modules/debug/modules.dep"
 }
 
 # kernel_vmlinuz RELEASE / kernel_modules_dir RELEASE -> paths inside the cache.
