@@ -112,9 +112,9 @@ TEST(CApi, SealsOnRegularFile_FallThroughToFcntl_EINVAL)
 	close(fd);
 }
 
-// The module's seal ioctls are nsfs's NS_GET_PARENT and NS_GET_NSTYPE: on a
-// namespace fd the library must answer as fcntl() does, not return the
-// namespace type nor open the parent namespace.
+// Files that are not memfds answer as fcntl() does. Namespace fds matter:
+// the first draft's ioctl magic was nsfs's, and the seal calls returned
+// the namespace type or opened the parent namespace.
 TEST(CApi, SealsOnNamespaceFd_SameAsFcntl_NoIoctl)
 {
 	for (const char *ns : {"/proc/self/ns/net", "/proc/self/ns/pid", "/proc/self/ns/user"}) {

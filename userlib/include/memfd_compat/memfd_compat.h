@@ -16,9 +16,9 @@
  *        "native"  always use the memfd_create() system call;
  *        "auto"    (also: unset or empty) use the module if /dev/memfd
  *                  exists, else the native call. The probe is made once
- *                  per process. This rule will be refined later (e.g. to
- *                  prefer native when the running kernel has every
- *                  feature asked for);
+ *                  per process. The module is preferred even where the
+ *                  kernel could serve a call itself, so that every memfd
+ *                  of the process follows the same (newest) semantics;
  *        anything else: memfd_compat_create() fails with EINVAL.
  *
  * /dev/memfd is opened once per process, lazily and thread-safely, with
@@ -61,8 +61,8 @@ MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
  * module memfd the module's ioctl is used, on any other file
  * fcntl(F_ADD_SEALS), so native memfds work as well. (A module memfd is
  * recognised by the kernel's F_GET_SEALS reporting F_SEAL_SEAL and the
- * module's ioctl then succeeding: the ioctl numbers are those of nsfs's
- * NS_GET_PARENT/NS_GET_NSTYPE and are never sent to other files.)
+ * module's ioctl then succeeding; the module's ioctl numbers are never
+ * sent to other files, whose drivers might give them another meaning.)
  */
 MEMFD_COMPAT_API int memfd_compat_add_seals(int fd, unsigned int seals);
 
