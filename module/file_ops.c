@@ -14,6 +14,7 @@
  */
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/huge_mm.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/shmem_fs.h>
@@ -280,6 +281,12 @@ int memfd_file_ops_init(void)
 	memfd_fops.mmap = memfd_mmap;
 	memfd_fops.unlocked_ioctl = memfd_seal_ioctl;
 	memfd_fops.compat_ioctl = memfd_seal_ioctl;
+	/*
+	 * shmem's own asserts (VM_BUG_ON under CONFIG_DEBUG_VM) that the file
+	 * uses shmem's table; the generic one gives large mappings the same
+	 * huge-page alignment.
+	 */
+	memfd_fops.get_unmapped_area = thp_get_unmapped_area;
 
 	memfd_iops = shmem_iops;
 	memfd_iops.setattr = memfd_setattr;
