@@ -203,27 +203,11 @@ void operate(Pool &pool, std::mt19937 &rng, int op)
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv))
 			break;
-		char byte = 0;
-		iovec iov{&byte, 1};
-		alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-		msghdr msg{};
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctrl;
-		msg.msg_controllen = sizeof(ctrl);
-		cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		if (rng() & 1) { // sometimes close the socket with the fd in flight
-			sendmsg(sv[0], &msg, 0);
-		} else if (sendmsg(sv[0], &msg, 0) == 1 &&
-			   recvmsg(sv[1], &msg, 0) == 1) {
-			int got;
-			std::memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
-			if (get_seals(pool.be(), got) < 0)
-				pool.error("get seals (received)", errno);
+		// sometimes close the socket with the fd still in flight
+		if (send_fd(sv[0], fd) == 0 && (rng() & 1)) {
+			const int got = recv_fd(sv[1]);
+			if (got < 0 || get_seals(pool.be(), got) < 0)
+				pool.error("receive and get seals", errno);
 			close(got);
 		}
 		close(sv[0]);

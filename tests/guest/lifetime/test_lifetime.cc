@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../guest_util.hpp"
+
 namespace {
 
 const char *ko_path()
@@ -128,26 +130,13 @@ TEST_F(Lifetime, FdInFlightInUnixSocket_RmmodRefusedUntilReceived)
 	int fd = create();
 	ASSERT_GE(fd, 0);
 
-	char byte = 'f';
-	iovec iov{&byte, 1};
-	alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctrl;
-	msg.msg_controllen = sizeof(ctrl);
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	ASSERT_EQ(sendmsg(sv[0], &msg, 0), 1);
+	ASSERT_EQ(guest::send_fd(sv[0], fd), 0);
 	close(fd);
 
 	expect_unload_refused(); // only the socket queue holds the file
 
-	ASSERT_EQ(recvmsg(sv[1], &msg, 0), 1);
-	std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	fd = guest::recv_fd(sv[1]);
+	ASSERT_GE(fd, 0);
 	close(fd);
 	close(sv[0]);
 	close(sv[1]);
