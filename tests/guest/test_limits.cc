@@ -115,6 +115,14 @@ TEST_P(Limits, ThirtyThousandMemfds_LeaveNothingBehind)
 	// a leaked inode or dentry per memfd would be > 30 MiB, a leaked
 	// seal state (~100 bytes) about 3 MiB
 	EXPECT_LT(meminfo_kb("Shmem") - shmem0, 1024);
+	// On the debug kernel KASAN's quarantine holds freed slab objects back
+	// (measured there: +21 MiB after the module's run, none reported by
+	// kmemleak); kmemleak, which scripts/run-debug-tests runs, judges slab
+	// leaks on that kernel instead.
+	if (access("/sys/kernel/debug/kmemleak", F_OK) == 0) {
+		RecordProperty("slab_check", "left to kmemleak");
+		return;
+	}
 	EXPECT_LT(meminfo_kb("SUnreclaim") - slab0, 2048);
 }
 
