@@ -30,10 +30,14 @@ static struct inode_operations shmem_iops __ro_after_init;
 static struct file_operations memfd_fops __ro_after_init;
 static struct inode_operations memfd_iops __ro_after_init;
 
+/* A slab of its own: cheaper than kmalloc and visible in /proc/slabinfo */
+static struct kmem_cache *memfd_state_cache __ro_after_init;
+
 struct memfd_state *memfd_state_alloc(unsigned int seals)
 {
-	struct memfd_state *state = kzalloc(sizeof(*state), GFP_KERNEL);
+	struct memfd_state *state;
 
+	state = kmem_cache_zalloc(memfd_state_cache, GFP_KERNEL);
 	if (!state)
 		return NULL;
 	kref_init(&state->ref);
@@ -44,22 +48,29 @@ struct memfd_state *memfd_state_alloc(unsigned int seals)
 
 void memfd_state_free(struct memfd_state *state)
 {
-	kfree_rcu(state, rcu);
+	kmem_cache_free(memfd_state_cache, state);
 }
 
 /*
- * The last struct file of the memfd is gone. Only a racing path walk
- * (open or chmod through /proc/PID/fd of a descriptor closed meanwhile)
- * can still reach the inode: make it fail instead of reaching an inode
- * without seal state, or this module's tables after it is unloaded.
+ * The last struct file of the memfd is gone; called with the dentry's
+ * d_lock held, which memfd_open() takes to find the state, so no opener
+ * can still pick it up. Only a racing path walk (open or chmod through
+ * /proc/PID/fd of a descriptor closed meanwhile) can still reach the
+ * inode: make it fail instead of reaching an inode without seal state,
+ * or this module's tables after it is unloaded. ->setattr reads the
+ * state under i_rwsem, so taking it here also waits for one in flight.
  */
 static void memfd_state_teardown(struct kref *ref)
+	__releases(&state->dentry->d_lock)
 {
 	struct memfd_state *state = container_of(ref, struct memfd_state, ref);
-	struct inode *inode = d_inode(state->dentry);
+	struct dentry *dentry = state->dentry;
+	struct inode *inode = d_inode(dentry);
+
+	WRITE_ONCE(dentry->d_fsdata, NULL);
+	spin_unlock(&dentry->d_lock);
 
 	inode_lock(inode);
-	WRITE_ONCE(state->dentry->d_fsdata, NULL);
 	make_bad_inode(inode);
 	inode_unlock(inode);
 	memfd_state_free(state);
@@ -67,7 +78,8 @@ static void memfd_state_teardown(struct kref *ref)
 
 static void memfd_state_put(struct memfd_state *state)
 {
-	kref_put(&state->ref, memfd_state_teardown);
+	kref_put_lock(&state->ref, memfd_state_teardown,
+		      &state->dentry->d_lock);
 }
 
 /* Hands a fresh shmem file and its inode over to this module. */
@@ -91,11 +103,12 @@ static int memfd_open(struct inode *inode, struct file *file)
 	struct memfd_state *state;
 	int ret = 0;
 
-	rcu_read_lock();
-	state = READ_ONCE(file->f_path.dentry->d_fsdata);
-	if (state && !kref_get_unless_zero(&state->ref))
-		state = NULL;
-	rcu_read_unlock();
+	/* d_lock orders us against the last put, see memfd_state_teardown() */
+	spin_lock(&file->f_path.dentry->d_lock);
+	state = file->f_path.dentry->d_fsdata;
+	if (state)
+		kref_get(&state->ref);
+	spin_unlock(&file->f_path.dentry->d_lock);
 	if (!state)
 		return -EIO;
 
@@ -233,7 +246,8 @@ static int memfd_setattr(MEMFD_SETATTR_IDMAP *idmap, struct dentry *dentry,
 			 struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
-	struct memfd_state *state = dentry->d_fsdata;
+	/* NULL once torn down; teardown waits for i_rwsem before freeing */
+	struct memfd_state *state = READ_ONCE(dentry->d_fsdata);
 	unsigned int seals;
 
 	lockdep_assert_held(&inode->i_rwsem);
@@ -261,16 +275,24 @@ int memfd_file_ops_init(void)
 {
 	struct file *probe;
 
+	memfd_state_cache = KMEM_CACHE(memfd_state, SLAB_ACCOUNT);
+	if (!memfd_state_cache)
+		return -ENOMEM;
+
 	probe = shmem_file_setup("memfd-compat-probe", 0, VM_NORESERVE);
-	if (IS_ERR(probe))
+	if (IS_ERR(probe)) {
+		kmem_cache_destroy(memfd_state_cache);
 		return PTR_ERR(probe);
+	}
 	shmem_fops = *probe->f_op;
 	shmem_iops = *file_inode(probe)->i_op;
 	fput(probe);
 
 	if (!shmem_fops.write_iter || !shmem_fops.fallocate ||
-	    !shmem_fops.mmap || !shmem_iops.setattr)
+	    !shmem_fops.mmap || !shmem_iops.setattr) {
+		kmem_cache_destroy(memfd_state_cache);
 		return -ENODEV;
+	}
 
 	memfd_fops = shmem_fops;
 	memfd_fops.owner = THIS_MODULE;
@@ -291,4 +313,10 @@ int memfd_file_ops_init(void)
 	memfd_iops = shmem_iops;
 	memfd_iops.setattr = memfd_setattr;
 	return 0;
+}
+
+/* Every memfd pins the module, so no state is left by now. */
+void memfd_file_ops_exit(void)
+{
+	kmem_cache_destroy(memfd_state_cache);
 }

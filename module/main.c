@@ -14,7 +14,6 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/shmem_fs.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "memfd_compat.h"
@@ -83,33 +82,32 @@ static int memfd_check_create_flags(unsigned int flags)
 	return 0;
 }
 
-/* Returns "memfd:NAME" in a new buffer, or an ERR_PTR. */
-static char *memfd_copy_name(u64 uname)
+/* "memfd:" and a name of up to MEMFD_COMPAT_NAME_MAX bytes, with its NUL */
+#define MEMFD_FULL_NAME_SIZE (MEMFD_NAME_PREFIX_LEN + MEMFD_COMPAT_NAME_MAX + 1)
+
+/*
+ * Builds "memfd:NAME" in @name. On the stack rather than kmalloc'ed:
+ * shmem_file_setup() copies it into the dentry.
+ */
+static int memfd_copy_name(char name[MEMFD_FULL_NAME_SIZE], u64 uname)
 {
 	const char __user *uptr = u64_to_user_ptr(uname);
 	long len;
-	char *name;
 
 	/* len counts the terminating NUL */
 	len = strnlen_user(uptr, MEMFD_COMPAT_NAME_MAX + 1);
 	if (len <= 0)
-		return ERR_PTR(-EFAULT);
+		return -EFAULT;
 	if (len > MEMFD_COMPAT_NAME_MAX + 1)
-		return ERR_PTR(-EINVAL);
+		return -EINVAL;
 
-	name = kmalloc(MEMFD_NAME_PREFIX_LEN + len, GFP_KERNEL);
-	if (!name)
-		return ERR_PTR(-ENOMEM);
 	memcpy(name, MEMFD_NAME_PREFIX, MEMFD_NAME_PREFIX_LEN);
 	if (copy_from_user(name + MEMFD_NAME_PREFIX_LEN, uptr, len))
-		goto fault;
+		return -EFAULT;
 	/* another thread may have changed the string since strnlen_user() */
 	if (name[MEMFD_NAME_PREFIX_LEN + len - 1])
-		goto fault;
-	return name;
-fault:
-	kfree(name);
-	return ERR_PTR(-EFAULT);
+		return -EFAULT;
+	return 0;
 }
 
 static int memfd_create_args_valid(const struct memfd_compat_create_args *args)
@@ -126,9 +124,9 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 {
 	struct memfd_compat_create_args args;
 	struct memfd_state *state;
+	char name[MEMFD_FULL_NAME_SIZE];
 	unsigned int flags, seals;
 	struct file *file;
-	char *name;
 	int fd, ret;
 
 	if (copy_from_user(&args, uargs, sizeof(args)))
@@ -141,9 +139,9 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 	if (ret)
 		return ret;
 
-	name = memfd_copy_name(args.name);
-	if (IS_ERR(name))
-		return PTR_ERR(name);
+	ret = memfd_copy_name(name, args.name);
+	if (ret)
+		return ret;
 
 	/* Like upstream, MFD_NOEXEC_SEAL also allows further sealing. */
 	if (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL)
@@ -154,10 +152,8 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 		seals = MEMFD_COMPAT_SEAL_SEAL;
 
 	state = memfd_state_alloc(seals);
-	if (!state) {
-		ret = -ENOMEM;
-		goto err_name;
-	}
+	if (!state)
+		return -ENOMEM;
 
 	fd = get_unused_fd_flags((flags & MEMFD_COMPAT_MFD_CLOEXEC) ?
 				 O_CLOEXEC : 0);
@@ -178,15 +174,12 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 
 	memfd_attach(file, state);
 	fd_install(fd, file);
-	kfree(name);
 	return fd;
 
 err_fd:
 	put_unused_fd(fd);
 err_state:
 	memfd_state_free(state);
-err_name:
-	kfree(name);
 	return ret;
 }
 
@@ -239,10 +232,16 @@ static int __init memfd_compat_init(void)
 		return ret;
 	ret = memfd_pins_init();
 	if (ret)
-		return ret;
+		goto err_file_ops;
 	ret = misc_register(&memfd_miscdev);
 	if (ret)
-		memfd_pins_exit();
+		goto err_pins;
+	return 0;
+
+err_pins:
+	memfd_pins_exit();
+err_file_ops:
+	memfd_file_ops_exit();
 	return ret;
 }
 
@@ -250,8 +249,7 @@ static void __exit memfd_compat_exit(void)
 {
 	misc_deregister(&memfd_miscdev);
 	memfd_pins_exit();
-	/* memfd_state objects are freed with kfree_rcu() */
-	rcu_barrier();
+	memfd_file_ops_exit();
 }
 
 module_init(memfd_compat_init);

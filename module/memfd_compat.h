@@ -22,7 +22,6 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/rwsem.h>
-#include <linux/rcupdate.h>
 #include "../uapi/memfd_compat.h"
 
 #define MEMFD_ALL_SEALS (MEMFD_COMPAT_SEAL_SEAL | MEMFD_COMPAT_SEAL_SHRINK | \
@@ -38,6 +37,8 @@
  * (dup, SCM_RIGHTS and /proc re-opens alike). Found through the file's
  * dentry: shmem does not use d_fsdata of its unlinked pseudo dentries.
  * Each struct file holds a reference; the last one tears the state down.
+ * d_fsdata is read under d_lock, except by holders of a reference and by
+ * ->setattr, which holds i_rwsem (see memfd_state_teardown()).
  */
 struct memfd_state {
 	struct kref ref;
@@ -45,7 +46,6 @@ struct memfd_state {
 	struct dentry *dentry;
 	unsigned int seals;
 	bool write_seal_pending;
-	struct rcu_head rcu;
 };
 
 static inline struct memfd_state *memfd_state_of(const struct file *file)
@@ -55,6 +55,7 @@ static inline struct memfd_state *memfd_state_of(const struct file *file)
 
 /* file_ops.c */
 int memfd_file_ops_init(void);
+void memfd_file_ops_exit(void);
 struct memfd_state *memfd_state_alloc(unsigned int seals);
 void memfd_state_free(struct memfd_state *state);
 void memfd_attach(struct file *file, struct memfd_state *state);
