@@ -9,12 +9,21 @@ time, so 1.02 on a throughput benchmark means 2% less throughput).
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import tempfile
 
 
-def ratios(path):
+def key_of(run_name, side):
+    """'seal_write_scan/module/MiB:16/iterations:10/real_time' -> 'seal_write_scan/MiB:16'"""
+    name = run_name.replace("/" + side, "", 1)
+    name = re.sub(r"/iterations:\d+", "", name)
+    return name.replace("/real_time", "")
+
+
+def load(path):
+    """Per benchmark and side: {repetition index: real time in ms}."""
     with open(path) as f:
         data = json.load(f)
     runs = {}
@@ -27,19 +36,52 @@ def ratios(path):
             continue
         if kind == "aggregate" and b.get("aggregate_name") != "mean":
             continue
-        runs.setdefault(b["run_name"], []).append(b["real_time"])
+        side = b["run_name"].split("/")[1]
+        ms = b["real_time"] * UNIT_MS[b.get("time_unit", "ns")]
+        per_rep = runs.setdefault((key_of(b["run_name"], side), side), {})
+        per_rep[b.get("repetition_index", len(per_rep))] = ms
+    return runs
+
+
+UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def ratios(runs):
+    """Module/native (or, for aa_ controls, native_b/native) per benchmark:
+    median, min and max of the per-repetition ratios. A repetition of each
+    side runs in the same round of the random interleaving."""
     result = {}
-    for name, native in runs.items():
-        if "/native" not in name:
+    for (key, side), native in runs.items():
+        if side != "native":
             continue
-        module = runs.get(name.replace("/native", "/module"))
-        if not module:
+        other = runs.get((key, "module")) or runs.get((key, "native_b"))
+        if not other:
             continue
-        pairs = [m / n for m, n in zip(module, native) if n > 0]
-        key = name.replace("/native", "").replace("/iterations:5", "") \
-                  .replace("/real_time", "")
-        result[key] = (statistics.median(pairs), min(pairs), max(pairs))
-    return data.get("context", {}), result
+        pairs = [other[i] / native[i] for i in native
+                 if i in other and native[i] > 0]
+        if pairs:
+            result[key] = (statistics.median(pairs), min(pairs), max(pairs))
+    return result
+
+
+def scan_table(kernels):
+    """seal_write_scan: median time per size, and per MiB (linearity)."""
+    lines = ["", "## seal_write_scan: median time (ms) and time per MiB",
+             "", "| kernel | MiB | module ms | native ms | module ms/MiB |"
+             " native ms/MiB |", "|---|---|---|---|---|---|"]
+    for release, runs in kernels:
+        sizes = sorted({int(k.split("MiB:")[1]) for k, _ in runs
+                        if k.startswith("seal_write_scan/")})
+        for mib in sizes:
+            key = f"seal_write_scan/MiB:{mib}"
+            med = {side: statistics.median(runs[(key, side)].values())
+                   for side in ("module", "native") if (key, side) in runs}
+            if len(med) < 2:
+                continue
+            lines.append(f"| {release} | {mib} | {med['module']:.3f} | "
+                         f"{med['native']:.3f} | {med['module'] / mib:.4f} | "
+                         f"{med['native'] / mib:.4f} |")
+    return lines
 
 
 TARGETS = {"create_close": 1.10, "create_seal_close": 1.10,
@@ -62,10 +104,13 @@ def main():
     p.add_argument("json", nargs="+")
     a = p.parse_args()
 
-    kernels = []
+    loaded = []
     for path in a.json:
         release = os.path.basename(path)[:-len(".json")]
-        kernels.append((release, ratios(path)[1]))
+        loaded.append((release, load(path)))
+    kernels = [(release, ratios(runs)) for release, runs in loaded]
+    reps = max((len(v) for _, runs in loaded for v in runs.values()),
+               default=0)
     names = sorted({n for _, r in kernels for n in r})
 
     lines = ["# memfd_bench: module time / native time (lower is better)", ""]
@@ -74,9 +119,11 @@ def main():
             lines += [l.rstrip() + "  " for l in f] + [""]
     lines += ["Numbers come from an emulated guest (QEMU TCG unless stated): "
               "absolute times are meaningless, ratios from the same run "
-              "count. Each cell: median ratio over 5 repetitions "
-              "[min-max]; target from the issue; **miss** marks a median "
-              "above it.", ""]
+              "count. Each cell: median ratio over %d repetitions "
+              "[min-max], the repetitions of all benchmarks interleaved in "
+              "random order; target from the issue; **miss** marks a median "
+              "above it. The aa_ rows are controls, native against native: "
+              "their spread is the noise of this guest." % reps, ""]
     lines.append("| benchmark | target | " +
                  " | ".join(k for k, _ in kernels) + " |")
     lines.append("|---|---|" + "---|" * len(kernels))
@@ -92,6 +139,7 @@ def main():
             cells.append(f"{med:.3f} [{lo:.2f}-{hi:.2f}]{miss}")
         lines.append(f"| {n} | {'≤ %.2f' % t if t else '-'} | " +
                      " | ".join(cells) + " |")
+    lines += scan_table(loaded)
     with open(a.markdown, "w") as f:
         f.write("\n".join(lines) + "\n")
 
