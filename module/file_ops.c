@@ -30,7 +30,7 @@ static struct inode_operations shmem_iops __ro_after_init;
 static struct file_operations memfd_fops __ro_after_init;
 static struct inode_operations memfd_iops __ro_after_init;
 
-/* A slab of its own: cheaper than kmalloc and visible in /proc/slabinfo */
+/* Charged to the creator's memory cgroup, as shmem's inodes are */
 static struct kmem_cache *memfd_state_cache __ro_after_init;
 
 struct memfd_state *memfd_state_alloc(unsigned int seals)

@@ -17,12 +17,12 @@
 #include "memfd_compat.h"
 
 /*
- * After the first scan: drain this CPU's LRU batches and look again, then
- * every CPU's and look again, then sleep 10, 20, 40 and 80 ms before each
- * further look (150 ms in all, as upstream waits).
+ * The first scan follows a drain of this CPU's LRU batches. If it finds
+ * suspects: drain every CPU's and look again, then sleep 10, 20, 40 and
+ * 80 ms before each further look (150 ms in all, as upstream waits).
  */
-#define MEMFD_PIN_RETRIES	6
-#define MEMFD_PIN_FIRST_SLEEP_MS 5
+#define MEMFD_PIN_RETRIES	5
+#define MEMFD_PIN_FIRST_SLEEP_MS 10
 
 /* Entries scanned under the xarray lock before giving the CPU away */
 #define MEMFD_PIN_SCAN_BATCH	4096
@@ -99,16 +99,20 @@ static pgoff_t memfd_find_pinned(struct address_space *mapping, pgoff_t start)
  */
 int memfd_wait_for_pins(struct address_space *mapping)
 {
-	pgoff_t pinned = memfd_find_pinned(mapping, 0);
+	pgoff_t pinned;
 	int retry;
+
+	/*
+	 * Usually the writer ran on this CPU: its batches are the likely
+	 * holders of extra references, and cheap to drain (no work items).
+	 */
+	memfd_lru_add_drain_local();
+	pinned = memfd_find_pinned(mapping, 0);
 
 	for (retry = 0; pinned != ULONG_MAX; retry++) {
 		if (retry == MEMFD_PIN_RETRIES)
 			return -EBUSY;
 		if (retry == 0) {
-			/* usually the writer ran here: skip the IPI round */
-			memfd_lru_add_drain_local();
-		} else if (retry == 1) {
 			memfd_lru_add_drain_all();
 		} else {
 			unsigned int ms = MEMFD_PIN_FIRST_SLEEP_MS << (retry - 1);
