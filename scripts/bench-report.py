@@ -117,9 +117,9 @@ def main():
     if a.machine:
         with open(a.machine) as f:
             lines += [l.rstrip() + "  " for l in f] + [""]
-    lines += ["Numbers come from an emulated guest (QEMU TCG unless stated): "
-              "absolute times are meaningless, ratios from the same run "
-              "count. Each cell: median ratio over %d repetitions "
+    lines += ["Columns are kernel-mode, modes as described above. In an "
+              "emulated guest absolute times are meaningless; ratios from "
+              "the same run count. Each cell: median ratio over %d repetitions "
               "[min-max], the repetitions of all benchmarks interleaved in "
               "random order; target from the issue; **miss** marks a median "
               "above it. The aa_ rows are controls, native against native: "
