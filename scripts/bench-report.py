@@ -163,6 +163,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set xtics rotate by -40
 set yrange [0:*]
+set key outside top center horizontal
 set grid ytics
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb 'black'
 plot {cols}

@@ -4,7 +4,7 @@
 # leaves the traces in /tmp/trace-module.txt and /tmp/trace-native.txt.
 set -eu
 count=${1:-300}
-depth=${2:-3}
+depth=${2:-4}
 T=/sys/kernel/tracing
 mount -t tracefs nodev $T
 
