@@ -54,25 +54,35 @@ void memfd_state_free(struct memfd_state *state)
 /*
  * The last struct file of the memfd is gone; called with the dentry's
  * d_lock held, which memfd_open() takes to find the state, so no opener
- * can still pick it up. Only a racing path walk (open or chmod through
- * /proc/PID/fd of a descriptor closed meanwhile) can still reach the
- * inode: make it fail instead of reaching an inode without seal state,
- * or this module's tables after it is unloaded. ->setattr reads the
- * state under i_rwsem, so taking it here also waits for one in flight.
+ * can pick it up any more: a path walk that reaches the inode later (an
+ * open or chmod through /proc/PID/fd of a descriptor closed meanwhile)
+ * finds no state and fails with EIO.
+ *
+ * The inode keeps this module's tables. Swapping them here (as
+ * make_bad_inode() would) races with do_dentry_open(), whose fops_get()
+ * reads inode->i_fop once for the module reference and again for the
+ * table it installs: an open that saw both tables took a reference on
+ * this module and never dropped it.
+ *
+ * ->setattr reads the state under i_rwsem. The dentry count, stable under
+ * d_lock, tells whether anyone besides the closing file holds a path to
+ * the inode; only then can a setattr be in flight, and taking i_rwsem
+ * waits for it before the state is freed.
  */
 static void memfd_state_teardown(struct kref *ref)
 	__releases(&state->dentry->d_lock)
 {
 	struct memfd_state *state = container_of(ref, struct memfd_state, ref);
 	struct dentry *dentry = state->dentry;
-	struct inode *inode = d_inode(dentry);
+	bool path_holders = d_count(dentry) > 1;
 
 	WRITE_ONCE(dentry->d_fsdata, NULL);
 	spin_unlock(&dentry->d_lock);
 
-	inode_lock(inode);
-	make_bad_inode(inode);
-	inode_unlock(inode);
+	if (path_holders) {
+		inode_lock(d_inode(dentry));
+		inode_unlock(d_inode(dentry));
+	}
 	memfd_state_free(state);
 }
 
