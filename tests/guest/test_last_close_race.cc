@@ -1,9 +1,9 @@
 // The last close of a memfd against path walks through /proc/self/fd that
 // started before it: re-opens and chmods of a descriptor another thread is
-// closing. The module tears the seal state down at the last close and
-// marks the inode bad; an open or chmod that loses the race must fail
-// cleanly (ENOENT, or EIO on the module) and one that wins must get a
-// working memfd. The kernel log and the final rmmod catch the rest.
+// closing. The module tears the seal state down at the last close; an open
+// or chmod that loses the race must fail cleanly (ENOENT, or EIO on the
+// module) without keeping a module reference, and one that wins must get
+// a working memfd. The kernel log and the final rmmod catch the rest.
 #include "guest_util.hpp"
 
 #include <sys/stat.h>
