@@ -15,6 +15,9 @@ import subprocess
 import tempfile
 
 
+UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
 def key_of(run_name, side):
     """'seal_write_scan/module/MiB:16/iterations:10/real_time' -> 'seal_write_scan/MiB:16'"""
     name = run_name.replace("/" + side, "", 1)
@@ -43,9 +46,6 @@ def load(path):
     return runs
 
 
-UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
 def ratios(runs):
     """Module/native (or, for aa_ controls, native_b/native) per benchmark:
     median, min and max of the per-repetition ratios. A repetition of each
@@ -64,12 +64,12 @@ def ratios(runs):
     return result
 
 
-def scan_table(kernels):
+def scan_table(loaded):
     """seal_write_scan: median time per size, and per MiB (linearity)."""
     lines = ["", "## seal_write_scan: median time (ms) and time per MiB",
              "", "| kernel | MiB | module ms | native ms | module ms/MiB |"
              " native ms/MiB |", "|---|---|---|---|---|---|"]
-    for release, runs in kernels:
+    for release, runs in loaded:
         sizes = sorted({int(k.split("MiB:")[1]) for k, _ in runs
                         if k.startswith("seal_write_scan/")})
         for mib in sizes:
