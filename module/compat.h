@@ -11,22 +11,37 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagevec.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched.h>
+
+/*
+ * 6.3 added F_SEAL_EXEC, MFD_EXEC, MFD_NOEXEC_SEAL and vm.memfd_noexec to
+ * the kernel's memfd: its fcntl accepts the seal and shmem_setattr()
+ * enforces it. Before that, the module supplies them (exec_seal.c).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define MEMFD_KERNEL_HAS_SEAL_EXEC 1
+
+/* vm.memfd_noexec of the caller's pid namespace, ancestors included */
+static inline int memfd_kernel_noexec_scope(void)
+{
+	return pidns_memfd_noexec_scope(task_active_pid_ns(current));
+}
+#else
+#define MEMFD_KERNEL_HAS_SEAL_EXEC 0
+
+/* no per-namespace policy in the kernel: the module parameter alone */
+static inline int memfd_kernel_noexec_scope(void)
+{
+	return 0;
+}
+#endif
 
 /* 6.3 replaced the user namespace argument of ->setattr by an idmap. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 #define MEMFD_SETATTR_IDMAP struct mnt_idmap
 #else
 #define MEMFD_SETATTR_IDMAP struct user_namespace
-#endif
-
-/* 6.3 made vma->vm_flags read-only and added accessors. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-static inline void __compat_vm_flags_clear(struct vm_area_struct *vma,
-					   unsigned long flags)
-{
-	vma->vm_flags &= ~flags;
-}
-#define vm_flags_clear __compat_vm_flags_clear
 #endif
 
 /*

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * memfd-compat: memfd_create() and file sealing for kernels that lack
- * parts of it. /dev/memfd creates shmem files whose seals this module
- * tracks and enforces itself (file_ops.c, seals.c, pins.c).
+ * parts of it. /dev/memfd creates shmem files whose seals live in the
+ * kernel's own seal field, so that fcntl() and every other reader in the
+ * kernel see them (see memfd_compat.h).
  *
- * This file: the misc device, its QUERY and CREATE ioctls, the
- * memfd_noexec policy parameter, module init and exit.
+ * This file: the misc device, its QUERY and CREATE ioctls, the noexec
+ * policy, module init and exit. seals.c: ADD_SEALS; pins.c: the pinned-page
+ * check; exec_seal.c: F_SEAL_EXEC where the kernel lacks it.
  */
 
 #include <linux/file.h>
@@ -31,19 +33,23 @@
  * The vm.memfd_noexec policy of Linux 6.3+, for memfds of this module:
  * 0: no exec flag means MFD_EXEC; 1: no exec flag means MFD_NOEXEC_SEAL;
  * 2: as 1, and creating an executable memfd fails with EACCES.
+ * The scope in force is the strictest of the module parameter and, where
+ * the kernel has one, the caller's pid namespace's vm.memfd_noexec: the
+ * parameter is a floor for the whole system, as a parent namespace's
+ * setting is for its children.
  */
-enum memfd_noexec_scope {
-	MEMFD_NOEXEC_SCOPE_EXEC = 0,
-	MEMFD_NOEXEC_SCOPE_NOEXEC_SEAL = 1,
-	MEMFD_NOEXEC_SCOPE_NOEXEC_ENFORCED = 2,
+enum memfd_noexec_policy {
+	MEMFD_POLICY_EXEC = 0,
+	MEMFD_POLICY_NOEXEC_SEAL = 1,
+	MEMFD_POLICY_NOEXEC_ENFORCED = 2,
 };
 
 static int memfd_noexec;
 
 static int memfd_noexec_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, MEMFD_NOEXEC_SCOPE_EXEC,
-				     MEMFD_NOEXEC_SCOPE_NOEXEC_ENFORCED);
+	return param_set_uint_minmax(val, kp, MEMFD_POLICY_EXEC,
+				     MEMFD_POLICY_NOEXEC_ENFORCED);
 }
 
 static const struct kernel_param_ops memfd_noexec_ops = {
@@ -53,21 +59,21 @@ static const struct kernel_param_ops memfd_noexec_ops = {
 
 module_param_cb(memfd_noexec, &memfd_noexec_ops, &memfd_noexec, 0644);
 MODULE_PARM_DESC(memfd_noexec,
-		 "like vm.memfd_noexec: 0 exec by default, 1 noexec-sealed by default, 2 executable memfds refused");
+		 "like vm.memfd_noexec, for the whole system: 0 exec by default, 1 noexec-sealed by default, 2 executable memfds refused");
 
 /* Resolves the exec flags as Linux 6.3+ does under its noexec policy. */
 static int memfd_apply_noexec_policy(unsigned int *flags)
 {
-	int scope = READ_ONCE(memfd_noexec);
+	int scope = max(READ_ONCE(memfd_noexec), memfd_kernel_noexec_scope());
 
 	if (!(*flags & (MEMFD_COMPAT_MFD_EXEC | MEMFD_COMPAT_MFD_NOEXEC_SEAL))) {
-		if (scope >= MEMFD_NOEXEC_SCOPE_NOEXEC_SEAL)
+		if (scope >= MEMFD_POLICY_NOEXEC_SEAL)
 			*flags |= MEMFD_COMPAT_MFD_NOEXEC_SEAL;
 		else
 			*flags |= MEMFD_COMPAT_MFD_EXEC;
 	}
 	if (!(*flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL) &&
-	    scope >= MEMFD_NOEXEC_SCOPE_NOEXEC_ENFORCED)
+	    scope >= MEMFD_POLICY_NOEXEC_ENFORCED)
 		return -EACCES;
 	return 0;
 }
@@ -123,7 +129,6 @@ static int memfd_create_args_valid(const struct memfd_compat_create_args *args)
 static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 {
 	struct memfd_compat_create_args args;
-	struct memfd_state *state;
 	char name[MEMFD_FULL_NAME_SIZE];
 	unsigned int flags, seals;
 	struct file *file;
@@ -151,16 +156,10 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 	else
 		seals = MEMFD_COMPAT_SEAL_SEAL;
 
-	state = memfd_state_alloc(seals);
-	if (!state)
-		return -ENOMEM;
-
 	fd = get_unused_fd_flags((flags & MEMFD_COMPAT_MFD_CLOEXEC) ?
 				 O_CLOEXEC : 0);
-	if (fd < 0) {
-		ret = fd;
-		goto err_state;
-	}
+	if (fd < 0)
+		return fd;
 
 	file = shmem_file_setup(name, 0, VM_NORESERVE);
 	if (IS_ERR(file)) {
@@ -171,15 +170,16 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 	file->f_flags |= O_LARGEFILE;
 	if (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL)
 		file_inode(file)->i_mode &= ~0111;
+	/* nobody else can reach the inode yet: no lock needed */
+	SHMEM_I(file_inode(file))->seals = seals;
+	if (!MEMFD_KERNEL_HAS_SEAL_EXEC)
+		memfd_exec_seal_attach(file);
 
-	memfd_attach(file, state);
 	fd_install(fd, file);
 	return fd;
 
 err_fd:
 	put_unused_fd(fd);
-err_state:
-	memfd_state_free(state);
 	return ret;
 }
 
@@ -189,6 +189,7 @@ static long memfd_dev_query(struct memfd_compat_info __user *uinfo)
 		.api_version = MEMFD_COMPAT_API_VERSION,
 		.supported_flags = MEMFD_SUPPORTED_FLAGS,
 		.supported_seals = MEMFD_ALL_SEALS,
+		.fcntl_seals = MEMFD_FCNTL_SEALS,
 	};
 
 	if (copy_to_user(uinfo, &info, sizeof(info)))
@@ -204,6 +205,8 @@ static long memfd_dev_ioctl(struct file *file, unsigned int cmd,
 		return memfd_dev_query((void __user *)arg);
 	case MEMFD_COMPAT_IOC_CREATE:
 		return memfd_dev_create((void __user *)arg);
+	case MEMFD_COMPAT_IOC_ADD_SEALS:
+		return memfd_dev_add_seals((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -227,12 +230,14 @@ static int __init memfd_compat_init(void)
 {
 	int ret;
 
-	ret = memfd_file_ops_init();
-	if (ret)
-		return ret;
+	if (!MEMFD_KERNEL_HAS_SEAL_EXEC) {
+		ret = memfd_exec_seal_init();
+		if (ret)
+			return ret;
+	}
 	ret = memfd_pins_init();
 	if (ret)
-		goto err_file_ops;
+		return ret;
 	ret = misc_register(&memfd_miscdev);
 	if (ret)
 		goto err_pins;
@@ -240,16 +245,19 @@ static int __init memfd_compat_init(void)
 
 err_pins:
 	memfd_pins_exit();
-err_file_ops:
-	memfd_file_ops_exit();
 	return ret;
 }
 
+/*
+ * Memfds made by this module may outlive it where they run none of its
+ * code (MEMFD_KERNEL_HAS_SEAL_EXEC); elsewhere each pins the module.
+ */
 static void __exit memfd_compat_exit(void)
 {
 	misc_deregister(&memfd_miscdev);
 	memfd_pins_exit();
-	memfd_file_ops_exit();
+	if (!MEMFD_KERNEL_HAS_SEAL_EXEC)
+		memfd_exec_seal_exit();
 }
 
 module_init(memfd_compat_init);

@@ -1,41 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ADD_SEALS and GET_SEALS, issued on a module memfd: the module's
- * counterparts of fcntl(F_ADD_SEALS) and fcntl(F_GET_SEALS), with the
- * same errors.
+ * MEMFD_COMPAT_IOC_ADD_SEALS on /dev/memfd: fcntl(F_ADD_SEALS) for the
+ * file that args.fd names, with the same errors, writing the same field
+ * (SHMEM_I(inode)->seals) under the same lock (i_rwsem). It exists for
+ * the seals the running kernel's fcntl does not accept (F_SEAL_EXEC before
+ * 6.3); the library sends every other seal through fcntl itself.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/mm.h>
+#include <linux/shmem_fs.h>
+#include <linux/uaccess.h>
 
 #include "memfd_compat.h"
 
-/*
- * Stops new shared writable mappings before F_SEAL_WRITE is granted, and
- * fails with EBUSY if one exists. mmap counts a mapping that may write in
- * i_mmap_writable before memfd_mmap() reads the seals: with a full barrier
- * on both sides, either we see its count or it sees write_seal_pending.
- * Unlike mapping_deny_writable(), this leaves read-only shared mappings of
- * the sealed file possible.
- */
-static int memfd_deny_writable_mappings(struct memfd_state *state,
-					struct address_space *mapping)
+/* The seals this file may get: F_SEAL_EXEC only where it is enforced. */
+static unsigned int memfd_sealable(struct file *file)
 {
-	WRITE_ONCE(state->write_seal_pending, true);
-	smp_mb(); /* pairs with smp_mb() in memfd_mmap() */
-	if (mapping_writably_mapped(mapping)) {
-		WRITE_ONCE(state->write_seal_pending, false);
-		return -EBUSY;
-	}
-	return 0;
+	if (MEMFD_KERNEL_HAS_SEAL_EXEC ||
+	    memfd_exec_seal_attached(file_inode(file)))
+		return MEMFD_ALL_SEALS;
+	return MEMFD_FCNTL_SEALS;
 }
 
-static int memfd_add_seals_locked(struct file *file, struct memfd_state *state,
-				  unsigned int seals)
+static int memfd_add_seals_locked(struct file *file, unsigned int seals)
 {
 	struct inode *inode = file_inode(file);
+	unsigned int *file_seals = &SHMEM_I(inode)->seals;
 	int ret;
 
-	if (state->seals & MEMFD_COMPAT_SEAL_SEAL)
+	lockdep_assert_held(&inode->i_rwsem);
+	if (*file_seals & MEMFD_COMPAT_SEAL_SEAL)
 		return -EPERM;
 
 	/* as upstream: sealing exec on an executable file also seals writes */
@@ -44,52 +38,75 @@ static int memfd_add_seals_locked(struct file *file, struct memfd_state *state,
 			 MEMFD_WRITE_SEALS;
 
 	if ((seals & MEMFD_COMPAT_SEAL_WRITE) &&
-	    !(state->seals & MEMFD_COMPAT_SEAL_WRITE)) {
-		ret = memfd_deny_writable_mappings(state, file->f_mapping);
+	    !(*file_seals & MEMFD_COMPAT_SEAL_WRITE)) {
+		/*
+		 * From here on do_mmap() refuses writable shared mappings
+		 * (EPERM); if one exists, the seal is refused (EBUSY).
+		 */
+		ret = mapping_deny_writable(file->f_mapping);
 		if (ret)
 			return ret;
 		ret = memfd_wait_for_pins(file->f_mapping);
 		if (ret) {
-			WRITE_ONCE(state->write_seal_pending, false);
+			mapping_allow_writable(file->f_mapping);
 			return ret;
 		}
 	}
 
-	WRITE_ONCE(state->seals, state->seals | seals);
-	WRITE_ONCE(state->write_seal_pending, false);
+	*file_seals |= seals;
 	return 0;
 }
 
-static int memfd_add_seals(struct file *file, unsigned long seals)
+/* The checks of fcntl(F_ADD_SEALS), in its order. */
+static int memfd_add_seals(struct file *file, unsigned int seals)
 {
-	struct memfd_state *state = memfd_state_of(file);
 	struct inode *inode = file_inode(file);
 	int ret;
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EPERM;
-	if (seals & ~(unsigned long)MEMFD_ALL_SEALS)
+	if (seals & ~MEMFD_ALL_SEALS)
+		return -EINVAL;
+	/* hugetlbfs memfds are not created by this module (yet) */
+	if (!shmem_file(file))
+		return -EINVAL;
+	if (seals & ~memfd_sealable(file))
 		return -EINVAL;
 
-	if (down_write_killable(&state->fallocate_sem))
-		return -EINTR;
 	inode_lock(inode);
-	ret = memfd_add_seals_locked(file, state, seals);
+	ret = memfd_add_seals_locked(file, seals);
 	inode_unlock(inode);
-	up_write(&state->fallocate_sem);
 	return ret;
 }
 
-long memfd_seal_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static int memfd_seal_args_valid(const struct memfd_compat_seal_args *args)
 {
-	switch (cmd) {
-	case MEMFD_COMPAT_IOC_ADD_SEALS:
-		return memfd_add_seals(file, arg);
-	case MEMFD_COMPAT_IOC_GET_SEALS:
-		if (arg)
+	int i;
+
+	if (args->flags)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(args->reserved); i++)
+		if (args->reserved[i])
 			return -EINVAL;
-		return READ_ONCE(memfd_state_of(file)->seals);
-	default:
-		return -ENOTTY;
-	}
+	return 0;
+}
+
+long memfd_dev_add_seals(struct memfd_compat_seal_args __user *uargs)
+{
+	struct memfd_compat_seal_args args;
+	struct file *file;
+	int ret;
+
+	if (copy_from_user(&args, uargs, sizeof(args)))
+		return -EFAULT;
+	ret = memfd_seal_args_valid(&args);
+	if (ret)
+		return ret;
+
+	file = fget(args.fd);
+	if (!file)
+		return -EBADF;
+	ret = memfd_add_seals(file, args.seals);
+	fput(file);
+	return ret;
 }

@@ -9,8 +9,13 @@
  *   fd = open("/dev/memfd", O_RDWR | O_CLOEXEC);
  *   ioctl(fd, MEMFD_COMPAT_IOC_QUERY, &info);     capabilities of the module
  *   memfd = ioctl(fd, MEMFD_COMPAT_IOC_CREATE, &args);  returns the new fd
- *   ioctl(memfd, MEMFD_COMPAT_IOC_ADD_SEALS, seals);    like F_ADD_SEALS
- *   seals = ioctl(memfd, MEMFD_COMPAT_IOC_GET_SEALS);   like F_GET_SEALS
+ *   ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, &seal_args);  like F_ADD_SEALS
+ *
+ * A module memfd keeps its seals where the kernel keeps a native memfd's,
+ * so fcntl(F_GET_SEALS) and fcntl(F_ADD_SEALS) work on it from any
+ * program. MEMFD_COMPAT_IOC_ADD_SEALS is for the seals the running
+ * kernel's fcntl() does not know (F_SEAL_EXEC before Linux 6.3; see
+ * memfd_compat_info.fcntl_seals).
  */
 #ifndef _UAPI_MEMFD_COMPAT_H
 #define _UAPI_MEMFD_COMPAT_H
@@ -19,7 +24,7 @@
 #include <linux/types.h>
 
 #define MEMFD_COMPAT_DEVICE		"/dev/memfd"
-#define MEMFD_COMPAT_API_VERSION	1
+#define MEMFD_COMPAT_API_VERSION	2
 
 /* memfd_create() flags: same values as MFD_* in <linux/memfd.h>. */
 #define MEMFD_COMPAT_MFD_CLOEXEC	0x0001U
@@ -61,12 +66,32 @@ struct memfd_compat_create_args {
  * @api_version:	MEMFD_COMPAT_API_VERSION of the loaded module
  * @supported_flags:	MFD_* flags MEMFD_COMPAT_IOC_CREATE accepts
  * @supported_seals:	F_SEAL_* bits MEMFD_COMPAT_IOC_ADD_SEALS accepts
+ * @fcntl_seals:	F_SEAL_* bits the running kernel's own
+ *			fcntl(F_ADD_SEALS) accepts on a module memfd
  * @reserved:		zeroed by the module
  */
 struct memfd_compat_info {
 	__u32 api_version;
 	__u32 supported_flags;
 	__u32 supported_seals;
+	__u32 fcntl_seals;
+	__u32 reserved[4];
+};
+
+/**
+ * struct memfd_compat_seal_args - argument of MEMFD_COMPAT_IOC_ADD_SEALS
+ * @fd:		the memfd to seal, a descriptor of the caller opened for
+ *		writing (else EPERM, as fcntl); a module or a native memfd,
+ *		except that F_SEAL_EXEC on a kernel whose fcntl lacks it
+ *		needs a module memfd (else EINVAL, as that kernel's fcntl)
+ * @seals:	F_SEAL_* bits to add
+ * @flags:	must be zero, else EINVAL
+ * @reserved:	must be zero, else EINVAL
+ */
+struct memfd_compat_seal_args {
+	__s32 fd;
+	__u32 seals;
+	__u32 flags;
 	__u32 reserved[5];
 };
 
@@ -81,13 +106,11 @@ struct memfd_compat_info {
 	_IOR(MEMFD_COMPAT_IOC_MAGIC, 0x00, struct memfd_compat_info)
 #define MEMFD_COMPAT_IOC_CREATE \
 	_IOW(MEMFD_COMPAT_IOC_MAGIC, 0x01, struct memfd_compat_create_args)
-
 /*
- * On a memfd created by the module. The argument is passed by value, as
- * with fcntl(): ADD_SEALS takes the seals to add (bits above 31 give
- * EINVAL) and returns 0; GET_SEALS takes 0 and returns the current seals.
+ * Adds seals, with the errors of fcntl(F_ADD_SEALS), and returns 0.
+ * (Numbers 0x02 and 0x03 were ioctls on the memfd itself in API 1.)
  */
-#define MEMFD_COMPAT_IOC_ADD_SEALS	_IO(MEMFD_COMPAT_IOC_MAGIC, 0x02)
-#define MEMFD_COMPAT_IOC_GET_SEALS	_IO(MEMFD_COMPAT_IOC_MAGIC, 0x03)
+#define MEMFD_COMPAT_IOC_ADD_SEALS \
+	_IOW(MEMFD_COMPAT_IOC_MAGIC, 0x04, struct memfd_compat_seal_args)
 
 #endif /* _UAPI_MEMFD_COMPAT_H */

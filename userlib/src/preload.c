@@ -7,29 +7,19 @@
  * Interposes:
  *   memfd_create()              creates the memfd through /dev/memfd
  *   syscall(SYS_memfd_create)   likewise; other numbers pass through
- *   fcntl(), fcntl64()          F_ADD_SEALS / F_GET_SEALS on a module memfd
- *                               become the module's ioctls; every other
- *                               command, and every other file, passes
- *                               through to the real fcntl() unchanged
+ *   fcntl(), fcntl64()          F_ADD_SEALS of a seal the kernel's own
+ *                               fcntl() lacks (F_SEAL_EXEC before Linux
+ *                               6.3) goes to the module; everything else
+ *                               passes through to the real fcntl()
  *
- * Backend, as in libmemfd-compat (MEMFD_COMPAT_BACKEND, read once):
- * "module" always uses /dev/memfd (ENODEV without it), "native" passes
- * everything through, "auto" or unset uses /dev/memfd when it exists,
- * anything else makes memfd_create() fail with EINVAL.
+ * A module memfd's seals are the kernel's own, so F_GET_SEALS, and every
+ * F_ADD_SEALS the kernel can serve, need nothing from us; a receiver
+ * without the preload sees the same seals. Backend selection, the device
+ * descriptor and the routing are libmemfd-compat's (core.c, compiled in
+ * here), so the two cannot drift apart.
  *
  * Self-contained C with no dependency beyond libc (so that it loads into
- * any program), and every symbol but the interposed ones hidden. It does
- * not use libmemfd-compat: the library's own fcntl() calls would come back
- * here.
- *
- * Telling a module memfd apart. Another driver's ioctl may share the
- * module's numbers (the first draft's magic was nsfs's), so they are never
- * sent to an arbitrary descriptor. The
- * real fcntl(F_GET_SEALS) comes first: it fails (EINVAL) on anything but a
- * shmem or hugetlbfs file. On a module memfd it reports F_SEAL_SEAL, the
- * kernel's own seal field which the module sets; only then is the ioctl
- * tried, and ENOTTY from it means "a native memfd sealed with F_SEAL_SEAL
- * alone", whose answer the first call already gave.
+ * any program), and every symbol but the interposed ones hidden.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,31 +27,21 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <memfd_compat/uapi.h>
+#include "core.h"
 
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
 #define F_GET_SEALS 1034
-#endif
-#ifndef F_SEAL_SEAL
-#define F_SEAL_SEAL 0x0001
 #endif
 
 #define PUBLIC __attribute__((visibility("default")))
 
 typedef int (*fcntl_fn)(int, int, ...);
 typedef long (*syscall_fn)(long, ...);
-
-enum backend { BACKEND_AUTO, BACKEND_NATIVE, BACKEND_MODULE, BACKEND_INVALID };
 
 /* Unresolved, or the next definition of each symbol. */
 static _Atomic(fcntl_fn) real_fcntl_p;
@@ -117,168 +97,28 @@ static syscall_fn real_syscall(void)
 	return f;
 }
 
-static enum backend parse_backend(const char *v)
+/* The core's raw system calls bypass our own syscall() below. */
+long memfd_core_syscall(long nr, long a1, long a2, long a3)
 {
-	if (v == NULL || v[0] == '\0' || strcmp(v, "auto") == 0)
-		return BACKEND_AUTO;
-	if (strcmp(v, "native") == 0)
-		return BACKEND_NATIVE;
-	if (strcmp(v, "module") == 0)
-		return BACKEND_MODULE;
-	return BACKEND_INVALID;
+	long ret = real_syscall()(nr, a1, a2, a3);
+
+	return ret < 0 ? -errno : ret;
 }
 
-/* MEMFD_COMPAT_BACKEND, read once (a race reads it twice, harmlessly). */
-static enum backend requested_backend(void)
+/* Back to the libc convention, leaving errno alone on success. */
+static long to_libc(long ret)
 {
-	static atomic_int cached = -1;
-	int b = atomic_load_explicit(&cached, memory_order_relaxed);
-
-	if (b < 0) {
-		b = (int)parse_backend(getenv("MEMFD_COMPAT_BACKEND"));
-		atomic_store_explicit(&cached, b, memory_order_relaxed);
-	}
-	return (enum backend)b;
-}
-
-/*
- * The process-wide /dev/memfd descriptor. DEV_UNSET before the first use,
- * DEV_ABSENT once found missing (for the life of the process), else the
- * descriptor, opened O_CLOEXEC. A race between two first callers is
- * settled by compare-and-swap; the loser closes its descriptor.
- */
-#define DEV_UNSET (-1)
-#define DEV_ABSENT (-2)
-static atomic_int device = DEV_UNSET;
-/* st_rdev of the device we opened, to notice a descriptor reused by the
- * program after it closed ours (e.g. a closefrom() when daemonizing). */
-static _Atomic(dev_t) device_rdev;
-
-static int open_device(int expected)
-{
-	int fd = open(MEMFD_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0) {
-		if (errno != ENOENT && errno != ENODEV && errno != ENXIO)
-			return -1; /* e.g. EMFILE, EACCES: try again next time */
-		fd = DEV_ABSENT;
-	} else if (fstat(fd, &st) == 0) {
-		atomic_store_explicit(&device_rdev, st.st_rdev, memory_order_relaxed);
-	}
-	if (!atomic_compare_exchange_strong(&device, &expected, fd)) {
-		if (fd >= 0)
-			close(fd);
-		fd = expected;
-	}
-	if (fd == DEV_ABSENT) {
-		errno = ENODEV;
+	if (ret < 0) {
+		errno = (int)-ret;
 		return -1;
-	}
-	return fd;
-}
-
-/* The device descriptor, or -1 with errno (ENODEV: no module). */
-static int device_fd(void)
-{
-	int fd = atomic_load_explicit(&device, memory_order_acquire);
-
-	if (fd >= 0)
-		return fd;
-	if (fd == DEV_ABSENT) {
-		errno = ENODEV;
-		return -1;
-	}
-	return open_device(DEV_UNSET);
-}
-
-/* True if our descriptor still refers to /dev/memfd. */
-static int device_still_ours(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
-	       st.st_rdev == atomic_load_explicit(&device_rdev, memory_order_relaxed);
-}
-
-static int module_create(const char *name, unsigned int flags)
-{
-	struct memfd_compat_create_args args;
-	int dev = device_fd();
-	int ret;
-
-	if (dev < 0)
-		return -1;
-	memset(&args, 0, sizeof(args));
-	args.name = (uint64_t)(uintptr_t)name;
-	args.flags = flags;
-	ret = ioctl(dev, MEMFD_COMPAT_IOC_CREATE, &args);
-	if (ret < 0 && (errno == EBADF || errno == ENOTTY) && !device_still_ours(dev)) {
-		/* The program closed our descriptor: open the device again. */
-		dev = open_device(dev);
-		if (dev < 0)
-			return -1;
-		ret = ioctl(dev, MEMFD_COMPAT_IOC_CREATE, &args);
 	}
 	return ret;
 }
 
-static int create(const char *name, unsigned int flags)
-{
-	switch (requested_backend()) {
-	case BACKEND_NATIVE:
-		break;
-	case BACKEND_MODULE:
-		return module_create(name, flags);
-	case BACKEND_AUTO:
-		if (device_fd() >= 0 || errno != ENODEV)
-			return module_create(name, flags);
-		break;
-	case BACKEND_INVALID:
-		errno = EINVAL;
-		return -1;
-	}
-	return (int)real_syscall()(SYS_memfd_create, name, flags);
-}
-
-/*
- * F_GET_SEALS / F_ADD_SEALS through @next (the real fcntl or fcntl64);
- * see the comment at the top for how a module memfd is recognised.
- */
-static int seal_fcntl(fcntl_fn next, int fd, int cmd, unsigned long arg)
-{
-	const int saved = errno;
-	int native = next(fd, F_GET_SEALS);
-	int ret;
-
-	if (native < 0 && cmd == F_GET_SEALS)
-		return -1; /* not a memfd (EINVAL), or EBADF */
-	if (native != F_SEAL_SEAL)
-		goto pass_through; /* not a memfd, or a native one */
-	if (cmd == F_GET_SEALS)
-		ret = ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0);
-	else
-		ret = ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, (unsigned long)(unsigned int)arg);
-	if (ret >= 0 || errno != ENOTTY) {
-		if (ret >= 0)
-			errno = saved;
-		return ret;
-	}
-	/* A native memfd whose only seal is F_SEAL_SEAL. */
-pass_through:
-	if (cmd == F_GET_SEALS && native >= 0) {
-		errno = saved;
-		return native;
-	}
-	errno = saved;
-	return next(fd, cmd, arg);
-}
-
 static int do_fcntl(fcntl_fn next, int fd, int cmd, unsigned long arg)
 {
-	if ((cmd == F_ADD_SEALS || cmd == F_GET_SEALS) &&
-	    requested_backend() != BACKEND_NATIVE)
-		return seal_fcntl(next, fd, cmd, arg);
+	if (cmd == F_ADD_SEALS)
+		return (int)to_libc(memfd_core_add_seals(fd, (unsigned int)arg));
 	return next(fd, cmd, arg);
 }
 
@@ -312,7 +152,7 @@ PUBLIC int fcntl64(int fd, int cmd, ...)
 
 PUBLIC int memfd_create(const char *name, unsigned int flags)
 {
-	return create(name, flags);
+	return (int)to_libc(memfd_core_create(name, flags));
 }
 
 /*
@@ -332,7 +172,7 @@ PUBLIC long syscall(long number, ...)
 	va_end(ap);
 	/* syscall() carries pointers as longs */
 	if (number == SYS_memfd_create)
-		return create((const char *)a[0], /* NOLINT(performance-no-int-to-ptr) */
-			      (unsigned int)a[1]);
+		return to_libc(memfd_core_create((const char *)a[0], /* NOLINT(performance-no-int-to-ptr) */
+						 (unsigned int)a[1]));
 	return real_syscall()(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

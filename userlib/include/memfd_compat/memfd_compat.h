@@ -22,7 +22,11 @@
  *        anything else: memfd_compat_create() fails with EINVAL.
  *
  * /dev/memfd is opened once per process, lazily and thread-safely, with
- * O_RDWR | O_CLOEXEC, and kept open for the life of the process.
+ * O_RDWR | O_CLOEXEC, and kept open for the life of the process. Before
+ * each use the library checks (fstat, st_rdev) that the descriptor is
+ * still the device: a program that closes descriptors it did not open
+ * (closefrom() in a daemon) only makes it open the device again; the
+ * number it closed is never closed or sent an ioctl by the library.
  */
 #ifndef MEMFD_COMPAT_MEMFD_COMPAT_H
 #define MEMFD_COMPAT_MEMFD_COMPAT_H
@@ -57,16 +61,21 @@ enum memfd_compat_backend {
 MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
 
 /*
- * Like fcntl(fd, F_ADD_SEALS, seals): returns 0, or -1 with errno. On a
- * module memfd the module's ioctl is used, on any other file
- * fcntl(F_ADD_SEALS), so native memfds work as well. (A module memfd is
- * recognised by the kernel's F_GET_SEALS reporting F_SEAL_SEAL and the
- * module's ioctl then succeeding; the module's ioctl numbers are never
- * sent to other files, whose drivers might give them another meaning.)
+ * Like fcntl(fd, F_ADD_SEALS, seals): returns 0, or -1 with errno. A
+ * module memfd keeps its seals where the kernel keeps a native memfd's, so
+ * this is fcntl(F_ADD_SEALS) itself, for module and native memfds alike.
+ * Only when the running kernel's fcntl() refuses F_SEAL_EXEC with EINVAL
+ * (kernels before 6.3) is the call repeated through /dev/memfd, which
+ * gives module memfds F_SEAL_EXEC there; without access to /dev/memfd, or
+ * with the "native" backend, the kernel's EINVAL stands. No ioctl is ever
+ * sent to @fd itself.
  */
 MEMFD_COMPAT_API int memfd_compat_add_seals(int fd, unsigned int seals);
 
-/* Like fcntl(fd, F_GET_SEALS): returns the seals, or -1 with errno. */
+/*
+ * Like fcntl(fd, F_GET_SEALS), which it is: returns the seals, or -1 with
+ * errno. Any program sees the same seals with plain fcntl().
+ */
 MEMFD_COMPAT_API int memfd_compat_get_seals(int fd);
 
 /*
