@@ -55,10 +55,8 @@ static void memfd_exec_d_release(struct dentry *dentry)
 	module_put(THIS_MODULE);
 }
 
-static const struct dentry_operations memfd_exec_dops = {
-	.d_iput = memfd_exec_d_iput,
-	.d_release = memfd_exec_d_release,
-};
+/* those of the pseudo dentry (its d_dname), with the two above added */
+static struct dentry_operations memfd_exec_dops __ro_after_init;
 
 bool memfd_exec_seal_attached(const struct inode *inode)
 {
@@ -71,13 +69,15 @@ void memfd_exec_seal_attach(struct file *file)
 	struct dentry *dentry = file->f_path.dentry;
 
 	__module_get(THIS_MODULE);
-	d_set_d_op(dentry, &memfd_exec_dops);
+	/* same table as before plus d_iput and d_release, which need no flag */
+	dentry->d_op = &memfd_exec_dops;
 	d_inode(dentry)->i_op = &memfd_exec_iops;
 }
 
-/* Builds our table from that of a throwaway shmem file. */
+/* Builds our tables from those of a throwaway shmem file. */
 int memfd_exec_seal_init(void)
 {
+	const struct dentry_operations *dops;
 	struct file *probe;
 	int ret = 0;
 
@@ -85,13 +85,19 @@ int memfd_exec_seal_init(void)
 	if (IS_ERR(probe))
 		return PTR_ERR(probe);
 	shmem_iops = file_inode(probe)->i_op;
-	/* d_set_d_op() needs a dentry without operations of its own */
-	if (probe->f_path.dentry->d_op || !shmem_iops->setattr)
+	/* the kernel's static anon_ops of pseudo dentries (d_dname) */
+	dops = probe->f_path.dentry->d_op;
+	if (dops)
+		memfd_exec_dops = *dops;
+	if (!shmem_iops->setattr || memfd_exec_dops.d_iput ||
+	    memfd_exec_dops.d_release)
 		ret = -ENODEV;
 	fput(probe);
 	if (ret)
 		return ret;
 
+	memfd_exec_dops.d_iput = memfd_exec_d_iput;
+	memfd_exec_dops.d_release = memfd_exec_d_release;
 	memfd_exec_iops = *shmem_iops;
 	memfd_exec_iops.setattr = memfd_exec_setattr;
 	return 0;
