@@ -1,9 +1,17 @@
 // Helpers shared by the guest suites. Each test builds its own memfd.
 //
-// Behaviour tests are parametrized over two backends: "module" (a memfd
-// created through /dev/memfd with the raw ioctl, sealed with the module's
-// ioctls) and "native" (memfd_create(2) and fcntl(2) of the running
-// kernel). The native memfd on the same guest kernel is the reference.
+// Behaviour tests are parametrized over four backends, three of them ways
+// to reach a module memfd:
+//   module_lib    created and sealed through libmemfd-compat, as users do
+//                 (memfd_compat_create, memfd_compat_add_seals/get_seals);
+//   module_fcntl  created through the library, sealed and read with plain
+//                 fcntl(2), as a receiver that is not ours does;
+//   module_ioctl  created and sealed with the raw ioctls on /dev/memfd
+//                 (CREATE, ADD_SEALS), read with fcntl;
+//   native        memfd_create(2) and fcntl(2) of the running kernel, the
+//                 reference.
+// The kernel's own fcntl lacks F_SEAL_EXEC before 6.3: adding it through
+// fcntl fails there with EINVAL on any memfd (SKIP_UNLESS_SEAL_EXEC_ROUTE).
 //
 // Without /dev/memfd the module cases are skipped, unless the environment
 // sets MEMFD_TEST_REQUIRE_MODULE=1 (the guest harness does): then they fail.
@@ -48,11 +56,32 @@ namespace guest
 
 using owned_fd = memfd_compat::memfd;
 
-enum class backend { module, native };
+enum class backend { module_lib, module_fcntl, module_ioctl, native };
 
 inline const char *to_string(backend b)
 {
-	return b == backend::module ? "module" : "native";
+	switch (b) {
+	case backend::module_lib:
+		return "module_lib";
+	case backend::module_fcntl:
+		return "module_fcntl";
+	case backend::module_ioctl:
+		return "module_ioctl";
+	case backend::native:
+		break;
+	}
+	return "native";
+}
+
+inline bool is_module(backend b)
+{
+	return b != backend::native;
+}
+
+// Whether seals are added through the kernel's own fcntl(F_ADD_SEALS).
+inline bool seals_through_fcntl(backend b)
+{
+	return b == backend::native || b == backend::module_fcntl;
 }
 
 // How GoogleTest prints a parameter.
@@ -83,6 +112,23 @@ inline int module_create(const char *name, unsigned flags)
 	return ioctl(device(), MEMFD_COMPAT_IOC_CREATE, &args);
 }
 
+// Raw ADD_SEALS ioctl on /dev/memfd: 0, or -1 with errno.
+inline int module_add_seals(int fd, unsigned seals)
+{
+	memfd_compat_seal_args args{};
+	args.fd = fd;
+	args.seals = seals;
+	return ioctl(device(), MEMFD_COMPAT_IOC_ADD_SEALS, &args);
+}
+
+// A module memfd through the library (the guest has /dev/memfd, so the
+// library's "auto" backend is the module; tests that change the backend
+// restore it).
+inline int library_create(const char *name, unsigned flags)
+{
+	return memfd_compat_create(name, flags);
+}
+
 inline int native_create(const char *name, unsigned flags)
 {
 	return static_cast<int>(syscall(SYS_memfd_create, name, flags));
@@ -90,21 +136,36 @@ inline int native_create(const char *name, unsigned flags)
 
 inline int create(backend b, const char *name, unsigned flags)
 {
-	return b == backend::module ? module_create(name, flags)
-	                            : native_create(name, flags);
+	switch (b) {
+	case backend::module_lib:
+	case backend::module_fcntl:
+		return library_create(name, flags);
+	case backend::module_ioctl:
+		return module_create(name, flags);
+	case backend::native:
+		break;
+	}
+	return native_create(name, flags);
 }
 
 inline int add_seals(backend b, int fd, unsigned seals)
 {
-	return b == backend::module
-	               ? ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS, (unsigned long)seals)
-	               : fcntl(fd, F_ADD_SEALS, seals);
+	switch (b) {
+	case backend::module_lib:
+		return memfd_compat_add_seals(fd, seals);
+	case backend::module_ioctl:
+		return module_add_seals(fd, seals);
+	case backend::module_fcntl:
+	case backend::native:
+		break;
+	}
+	return fcntl(fd, F_ADD_SEALS, seals);
 }
 
 inline int get_seals(backend b, int fd)
 {
-	return b == backend::module ? ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0)
-	                            : fcntl(fd, F_GET_SEALS);
+	return b == backend::module_lib ? memfd_compat_get_seals(fd)
+	                                : fcntl(fd, F_GET_SEALS);
 }
 
 // "/proc/self/fd/N"
@@ -203,6 +264,16 @@ inline int temp_file()
 		}                                                                        \
 	} while (0)
 
+// In a BackendTest: skips a case that adds F_SEAL_EXEC through fcntl
+// (native, module_fcntl) on a kernel whose fcntl lacks it; test_exec.cc
+// checks the EINVAL those get.
+#define SKIP_UNLESS_SEAL_EXEC_ROUTE()                                                    \
+	do {                                                                             \
+		if (::guest::seals_through_fcntl(this->be()) &&                          \
+		    !::guest::native_has_seal_exec())                                    \
+			GTEST_SKIP() << "the running kernel's fcntl lacks F_SEAL_EXEC";  \
+	} while (0)
+
 // In a BackendTest (test body or SetUp): skips a native case whose feature
 // the running kernel lacks. A macro, not a member function: GTEST_SKIP()
 // only returns from the function it is written in, so it must expand in the
@@ -219,7 +290,7 @@ class BackendTest : public ::testing::TestWithParam<backend>
 protected:
 	void SetUp() override
 	{
-		if (GetParam() == backend::module)
+		if (is_module(GetParam()))
 			SKIP_WITHOUT_MODULE();
 	}
 
@@ -259,7 +330,10 @@ struct backend_name {
 #define INSTANTIATE_BACKENDS(suite)                                                      \
 	INSTANTIATE_TEST_SUITE_P(                                                        \
 	        Backends, suite,                                                         \
-	        ::testing::Values(::guest::backend::module, ::guest::backend::native),   \
+	        ::testing::Values(::guest::backend::module_lib,                          \
+	                          ::guest::backend::module_fcntl,                        \
+	                          ::guest::backend::module_ioctl,                        \
+	                          ::guest::backend::native),                             \
 	        ::guest::backend_name())
 
 // Module-only tests.
