@@ -1,15 +1,16 @@
-// Module memfd against native memfd, same kernel, same guest, same run.
+// Module memfd against native memfd, same kernel, same guest, same run,
+// each side as its users call it: the module through libmemfd-compat
+// (memfd_compat_create, memfd_compat_add_seals/get_seals), the native
+// memfd through glibc (memfd_create, fcntl).
 // Every benchmark is registered twice, ".../module" and ".../native";
 // scripts/bench turns the pairs into module/native ratios. Two controls,
 // "aa_*", run the native side twice (".../native" and ".../native_b"):
 // their ratio shows how far two identical runs differ in this guest.
-#include <memfd_compat/uapi.h>
+#include <memfd_compat/memfd_compat.h>
 
 #include <fcntl.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
@@ -35,33 +36,22 @@ constexpr unsigned kFlags = MEMFD_COMPAT_MFD_CLOEXEC |
 
 enum Backend { kModule = 0, kNative = 1, kNativeAgain = 2 };
 
-int device()
-{
-	static const int fd = open(MEMFD_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
-	return fd;
-}
-
 int create(Backend b)
 {
-	if (b != kModule)
-		return static_cast<int>(syscall(SYS_memfd_create, "bench", kFlags));
-	memfd_compat_create_args args{};
-	args.name = reinterpret_cast<std::uintptr_t>("bench");
-	args.flags = kFlags;
-	return ioctl(device(), MEMFD_COMPAT_IOC_CREATE, &args);
+	return b != kModule ? memfd_create("bench", kFlags)
+			    : memfd_compat_create("bench", kFlags);
 }
 
 int add_seals(Backend b, int fd, unsigned seals)
 {
 	return b != kModule ? fcntl(fd, F_ADD_SEALS, seals)
-			    : ioctl(fd, MEMFD_COMPAT_IOC_ADD_SEALS,
-				    static_cast<unsigned long>(seals));
+			    : memfd_compat_add_seals(fd, seals);
 }
 
 int get_seals(Backend b, int fd)
 {
 	return b != kModule ? fcntl(fd, F_GET_SEALS)
-			    : ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0);
+			    : memfd_compat_get_seals(fd);
 }
 
 int checked_create(benchmark::State &s, Backend b)
@@ -256,7 +246,14 @@ void control(const char *name, Fn fn, Configure configure)
 int main(int argc, char **argv)
 {
 	benchmark::Initialize(&argc, argv);
-	if (device() < 0) {
+	// the module side must be the module, never a silent native fallback
+	if (memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_MODULE) != 0 ||
+	    memfd_compat_get_backend() != MEMFD_COMPAT_BACKEND_MODULE) {
+		std::perror("memfd_compat_set_backend");
+		return 77;
+	}
+	struct memfd_compat_info info {};
+	if (memfd_compat_query(&info) != 0) {
 		std::perror(MEMFD_COMPAT_DEVICE);
 		return 77;
 	}

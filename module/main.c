@@ -216,7 +216,12 @@ static const struct file_operations memfd_dev_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = memfd_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+	/*
+	 * The device has no data, so its file position is free to carry a
+	 * caller's cookie: libmemfd-compat checks with lseek(SEEK_CUR) that a
+	 * cached descriptor is still its /dev/memfd, cheaper than fstat().
+	 */
+	.llseek = no_seek_end_llseek,
 };
 
 static struct miscdevice memfd_miscdev = {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -77,20 +78,51 @@ int memfd_core_set_backend(int backend)
 
 /*
  * The device descriptor: DEVICE_UNSET before the first use, DEVICE_ABSENT
- * once /dev/memfd was found missing, else a descriptor opened O_CLOEXEC
- * whose st_rdev is device_rdev. A race between two openers is settled by
- * compare-and-swap; the loser closes its own descriptor.
+ * once /dev/memfd was found missing, else a descriptor opened O_CLOEXEC.
+ * A race between two openers is settled by compare-and-swap; the loser
+ * closes its own descriptor.
+ *
+ * A program may close our descriptor (closefrom() in a daemon) and get
+ * its number back for another file, to which no ioctl of ours may go. So
+ * before every use we check that the number still is our device: every
+ * device file we open gets this process's random cookie as its file
+ * position (the device has no data; forked children share the file and
+ * the cookie), and lseek(SEEK_CUR) reads it back, a few hundred
+ * instructions where fstat() costs about a thousand. A module without
+ * seekable positions (API version 1) is checked by fstat() and st_rdev.
  */
 #define DEVICE_UNSET (-1)
 #define DEVICE_ABSENT (-2)
 static atomic_int device = DEVICE_UNSET;
 static _Atomic(dev_t) device_rdev;
+static atomic_bool device_has_cookie;
+
+/* This process's cookie: random, non-negative, never 0. */
+static off_t device_cookie(void)
+{
+	static _Atomic(off_t) cookie;
+	off_t c = atomic_load_explicit(&cookie, memory_order_relaxed);
+	off_t fresh = 0, expected = 0;
+
+	if (c != 0)
+		return c;
+	if (getrandom(&fresh, sizeof(fresh), GRND_NONBLOCK) != sizeof(fresh))
+		fresh = (off_t)(uintptr_t)&fresh ^ (off_t)getpid() << 32;
+	fresh &= INT64_MAX;
+	if (fresh == 0)
+		fresh = 1;
+	if (!atomic_compare_exchange_strong(&cookie, &expected, fresh))
+		return expected; /* another thread's */
+	return fresh;
+}
 
 /* True if @fd is still the /dev/memfd we opened as @fd. */
 static int is_our_device(int fd)
 {
 	struct stat st;
 
+	if (atomic_load_explicit(&device_has_cookie, memory_order_relaxed))
+		return lseek(fd, 0, SEEK_CUR) == device_cookie();
 	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
 	       st.st_rdev == atomic_load_explicit(&device_rdev, memory_order_relaxed);
 }
@@ -99,6 +131,7 @@ static int is_our_device(int fd)
 static int open_device(int stale)
 {
 	int fd = open(MEMFD_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
+	off_t cookie = device_cookie();
 	struct stat st;
 
 	if (fd < 0) {
@@ -107,6 +140,9 @@ static int open_device(int stale)
 		fd = DEVICE_ABSENT;
 	} else if (fstat(fd, &st) == 0) {
 		atomic_store_explicit(&device_rdev, st.st_rdev, memory_order_relaxed);
+		atomic_store_explicit(&device_has_cookie,
+				      lseek(fd, cookie, SEEK_SET) == cookie,
+				      memory_order_relaxed);
 	} else {
 		int err = errno;
 
@@ -129,22 +165,33 @@ int memfd_core_device(void)
 		return -ENODEV;
 	if (fd >= 0 && is_our_device(fd))
 		return fd;
-	/*
-	 * Unset, or the program closed our descriptor (closefrom() in a
-	 * daemon) and the number may now be anything: never close it.
-	 */
+	/* unset, or no longer ours: the number is not ours to close */
 	return open_device(fd);
+}
+
+/*
+ * The backend in force ("auto" resolved) and, for the module, the device
+ * descriptor in *@dev, so that a create checks the descriptor only once.
+ */
+static int resolve(int *dev)
+{
+	int b = memfd_core_requested_backend();
+
+	*dev = -ENODEV;
+	if (b < 0 || b == MEMFD_CORE_NATIVE)
+		return b;
+	*dev = memfd_core_device();
+	/* "auto": the module if /dev/memfd exists, else the native call */
+	if (b == MEMFD_CORE_AUTO)
+		return *dev == -ENODEV ? MEMFD_CORE_NATIVE : MEMFD_CORE_MODULE;
+	return b;
 }
 
 int memfd_core_resolved_backend(void)
 {
-	int b = memfd_core_requested_backend();
+	int dev;
 
-	if (b != MEMFD_CORE_AUTO)
-		return b;
-	/* "auto": the module if /dev/memfd exists, else the native call */
-	return memfd_core_device() == -ENODEV ? MEMFD_CORE_NATIVE
-					      : MEMFD_CORE_MODULE;
+	return resolve(&dev);
 }
 
 static int dev_ioctl(unsigned long cmd, void *arg)
@@ -163,13 +210,12 @@ int memfd_core_create(const char *name, unsigned int flags)
 
 	if (name == NULL)
 		return -EFAULT;
-	backend = memfd_core_resolved_backend();
+	backend = resolve(&dev);
 	if (backend < 0)
 		return backend;
 	if (backend == MEMFD_CORE_NATIVE)
 		return (int)memfd_core_syscall(SYS_memfd_create,
 					       (long)(uintptr_t)name, flags, 0);
-	dev = memfd_core_device();
 	if (dev < 0)
 		return dev;
 	memset(&args, 0, sizeof(args));
