@@ -93,26 +93,23 @@ static int memfd_check_create_flags(unsigned int flags)
 
 /*
  * Builds "memfd:NAME" in @name. On the stack rather than kmalloc'ed:
- * shmem_file_setup() copies it into the dentry.
+ * shmem_file_setup() copies it into the dentry. One pass over the user
+ * string: what was copied is what is checked, whatever another thread
+ * does to the string meanwhile.
  */
 static int memfd_copy_name(char name[MEMFD_FULL_NAME_SIZE], u64 uname)
 {
 	const char __user *uptr = u64_to_user_ptr(uname);
 	long len;
 
-	/* len counts the terminating NUL */
-	len = strnlen_user(uptr, MEMFD_COMPAT_NAME_MAX + 1);
-	if (len <= 0)
-		return -EFAULT;
-	if (len > MEMFD_COMPAT_NAME_MAX + 1)
-		return -EINVAL;
-
 	memcpy(name, MEMFD_NAME_PREFIX, MEMFD_NAME_PREFIX_LEN);
-	if (copy_from_user(name + MEMFD_NAME_PREFIX_LEN, uptr, len))
+	/* room for one byte more than the longest name: its NUL */
+	len = strncpy_from_user(name + MEMFD_NAME_PREFIX_LEN, uptr,
+				MEMFD_COMPAT_NAME_MAX + 1);
+	if (len < 0)
 		return -EFAULT;
-	/* another thread may have changed the string since strnlen_user() */
-	if (name[MEMFD_NAME_PREFIX_LEN + len - 1])
-		return -EFAULT;
+	if (len > MEMFD_COMPAT_NAME_MAX)
+		return -EINVAL;
 	return 0;
 }
 
