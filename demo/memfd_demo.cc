@@ -67,8 +67,11 @@ std::string seal_names(mc::seal s)
 	};
 	std::string out;
 	for (const auto &[bit, name] : names) {
-		if (mc::any(s, bit))
-			out += (out.empty() ? "" : "|") + std::string(name);
+		if (!mc::any(s, bit))
+			continue;
+		if (!out.empty())
+			out += '|';
+		out += name;
 	}
 	return out.empty() ? "none" : out;
 }

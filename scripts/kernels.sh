@@ -122,3 +122,10 @@ kernel_modules_dir() {
 kernel_headers_dir() {
 	echo "/usr/src/linux-headers-$1"
 }
+
+# cmake_configure: the project's own CMake build in build/cmake, with
+# warnings as errors (users' builds leave them off).
+cmake_configure() {
+	cmake -S "$MEMFD_ROOT" -B "$MEMFD_ROOT/build/cmake" \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMFD_WERROR=ON >/dev/null
+}
