@@ -23,10 +23,12 @@
  *
  * /dev/memfd is opened once per process, lazily and thread-safely, with
  * O_RDWR | O_CLOEXEC, and kept open for the life of the process. Before
- * each use the library checks (fstat, st_rdev) that the descriptor is
- * still the device: a program that closes descriptors it did not open
- * (closefrom() in a daemon) only makes it open the device again; the
- * number it closed is never closed or sent an ioctl by the library.
+ * each use the library checks that the descriptor is still the device (a
+ * per-process random cookie in the device's file position, read back with
+ * lseek(SEEK_CUR); fstat() and st_rdev for an API-1 module): a program
+ * that closes descriptors it did not open (closefrom() in a daemon) only
+ * makes it open the device again; the number it closed is never closed or
+ * sent an ioctl by the library.
  */
 #ifndef MEMFD_COMPAT_MEMFD_COMPAT_H
 #define MEMFD_COMPAT_MEMFD_COMPAT_H
