@@ -13,6 +13,8 @@
 #include <linux/pagevec.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
+#include <linux/cred.h>
+#include <linux/namei.h>
 
 /*
  * 6.3 added F_SEAL_EXEC, MFD_EXEC, MFD_NOEXEC_SEAL and vm.memfd_noexec to
@@ -45,25 +47,55 @@ static inline int memfd_kernel_noexec_scope(void)
 #endif
 
 /*
- * Number of page table mappings of a page cache folio. 6.1 computes it out
- * of line and does not export it; for file folios it is the sum of the
- * per-page map counts (the entire-folio count is folded into each).
+ * Whether a page cache folio has references beyond the page cache's own
+ * and one per page table mapping, i.e. pins. 6.1 computes folio_mapcount()
+ * out of line and does not export it; for a file folio it is the sum of
+ * the per-page map counts (the entire-folio count is folded into each),
+ * except for hugetlb, whose folio is mapped as a whole and held by the page
+ * cache with one reference. From 6.2 the page cache holds one reference
+ * per page for every folio, and folio_mapcount() counts hugetlb's too.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-static inline int memfd_folio_mapcount(struct folio *folio)
+static inline bool memfd_folio_has_extra_refs(struct folio *folio)
 {
 	long i, nr = folio_nr_pages(folio);
 	int count = 0;
 
+	if (folio_test_hugetlb(folio))
+		return folio_ref_count(folio) -
+		       folio_entire_mapcount(folio) != 1;
 	for (i = 0; i < nr; i++)
 		count += atomic_read(&folio_page(folio, i)->_mapcount) + 1;
-	return count;
+	return folio_ref_count(folio) - count != nr;
 }
 #else
-static inline int memfd_folio_mapcount(struct folio *folio)
+static inline bool memfd_folio_has_extra_refs(struct folio *folio)
 {
-	return folio_mapcount(folio);
+	return folio_ref_count(folio) - folio_mapcount(folio) !=
+	       folio_nr_pages(folio);
 }
+#endif
+
+/*
+ * O_TMPFILE from the kernel: 6.3 replaced the user namespace argument by
+ * an idmap, and a later release renamed the call kernel_tmpfile_open().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+static inline struct file *memfd_tmpfile_open(const struct path *parent,
+					      umode_t mode, int open_flag)
+{
+	return kernel_tmpfile_open(&nop_mnt_idmap, parent, mode, open_flag,
+				   current_cred());
+}
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline struct file *memfd_tmpfile_open(const struct path *parent,
+					      umode_t mode, int open_flag)
+{
+	return vfs_tmpfile_open(&init_user_ns, parent, mode, open_flag,
+				current_cred());
+}
+#else
+#error "memfd-compat supports Debian's 6.1 and 6.12 kernels"
 #endif
 
 /*

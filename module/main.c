@@ -23,11 +23,19 @@
 #define MEMFD_NAME_PREFIX "memfd:"
 #define MEMFD_NAME_PREFIX_LEN (sizeof(MEMFD_NAME_PREFIX) - 1)
 
-/* MFD_HUGETLB is refused: hugetlb_file_setup() is not exported. */
-#define MEMFD_SUPPORTED_FLAGS (MEMFD_COMPAT_MFD_CLOEXEC | \
-			       MEMFD_COMPAT_MFD_ALLOW_SEALING | \
-			       MEMFD_COMPAT_MFD_NOEXEC_SEAL | \
-			       MEMFD_COMPAT_MFD_EXEC)
+/* MFD_HUGETLB too, where the kernel has hugetlbfs (hugetlb.c) */
+#define MEMFD_BASE_FLAGS (MEMFD_COMPAT_MFD_CLOEXEC | \
+			  MEMFD_COMPAT_MFD_ALLOW_SEALING | \
+			  MEMFD_COMPAT_MFD_NOEXEC_SEAL | \
+			  MEMFD_COMPAT_MFD_EXEC)
+#define MEMFD_HUGE_SIZE_BITS (MEMFD_COMPAT_MFD_HUGE_MASK << \
+			      MEMFD_COMPAT_MFD_HUGE_SHIFT)
+
+static unsigned int memfd_supported_flags(void)
+{
+	return MEMFD_BASE_FLAGS |
+	       (memfd_hugetlb_supported() ? MEMFD_COMPAT_MFD_HUGETLB : 0);
+}
 
 /*
  * The vm.memfd_noexec policy of Linux 6.3+, for memfds of this module:
@@ -80,7 +88,12 @@ static int memfd_apply_noexec_policy(unsigned int *flags)
 
 static int memfd_check_create_flags(unsigned int flags)
 {
-	if (flags & ~MEMFD_SUPPORTED_FLAGS)
+	unsigned int known = memfd_supported_flags();
+
+	/* a huge page size only with MFD_HUGETLB */
+	if (flags & known & MEMFD_COMPAT_MFD_HUGETLB)
+		known |= MEMFD_HUGE_SIZE_BITS;
+	if (flags & ~known)
 		return -EINVAL;
 	if ((flags & MEMFD_COMPAT_MFD_EXEC) &&
 	    (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL))
@@ -158,7 +171,10 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 	if (fd < 0)
 		return fd;
 
-	file = shmem_file_setup(name, 0, VM_NORESERVE);
+	if (flags & MEMFD_COMPAT_MFD_HUGETLB)
+		file = memfd_hugetlb_file_setup(name, flags);
+	else
+		file = shmem_file_setup(name, 0, VM_NORESERVE);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
 		goto err_fd;
@@ -168,13 +184,18 @@ static long memfd_dev_create(struct memfd_compat_create_args __user *uargs)
 	if (flags & MEMFD_COMPAT_MFD_NOEXEC_SEAL)
 		file_inode(file)->i_mode &= ~0111;
 	/* nobody else can reach the inode yet: no lock needed */
-	SHMEM_I(file_inode(file))->seals = seals;
-	if (!MEMFD_KERNEL_HAS_SEAL_EXEC)
-		memfd_exec_seal_attach(file);
+	*memfd_inode_seals(file_inode(file)) = seals;
+	if (!MEMFD_KERNEL_HAS_SEAL_EXEC) {
+		ret = memfd_exec_seal_attach(file);
+		if (ret)
+			goto err_file;
+	}
 
 	fd_install(fd, file);
 	return fd;
 
+err_file:
+	fput(file);
 err_fd:
 	put_unused_fd(fd);
 	return ret;
@@ -184,7 +205,7 @@ static long memfd_dev_query(struct memfd_compat_info __user *uinfo)
 {
 	struct memfd_compat_info info = {
 		.api_version = MEMFD_COMPAT_API_VERSION,
-		.supported_flags = MEMFD_SUPPORTED_FLAGS,
+		.supported_flags = memfd_supported_flags(),
 		.supported_seals = MEMFD_ALL_SEALS,
 		.fcntl_seals = MEMFD_FCNTL_SEALS,
 	};
@@ -237,9 +258,12 @@ static int __init memfd_compat_init(void)
 		if (ret)
 			return ret;
 	}
-	ret = memfd_pins_init();
+	ret = memfd_hugetlb_init();
 	if (ret)
 		return ret;
+	ret = memfd_pins_init();
+	if (ret)
+		goto err_hugetlb;
 	ret = misc_register(&memfd_miscdev);
 	if (ret)
 		goto err_pins;
@@ -247,6 +271,8 @@ static int __init memfd_compat_init(void)
 
 err_pins:
 	memfd_pins_exit();
+err_hugetlb:
+	memfd_hugetlb_exit();
 	return ret;
 }
 
@@ -258,6 +284,7 @@ static void __exit memfd_compat_exit(void)
 {
 	misc_deregister(&memfd_miscdev);
 	memfd_pins_exit();
+	memfd_hugetlb_exit();
 	if (!MEMFD_KERNEL_HAS_SEAL_EXEC)
 		memfd_exec_seal_exit();
 }

@@ -2,10 +2,11 @@
 /*
  * Internal interface between the files of the memfd-compat module.
  *
- * Where the seals live. A module memfd is a shmem file whose seals are
- * the kernel's own field, SHMEM_I(inode)->seals: the one fcntl(F_GET_SEALS
- * / F_ADD_SEALS), shmem's write, setattr, fallocate and mmap, do_mmap() and
- * udmabuf read. The module keeps no copy. It writes the field at create
+ * Where the seals live. A module memfd is a shmem (or, for MFD_HUGETLB,
+ * hugetlbfs) file whose seals are the kernel's own field, SHMEM_I(inode)->
+ * seals or HUGETLBFS_I(inode)->seals: the one fcntl(F_GET_SEALS /
+ * F_ADD_SEALS), the filesystem's write, setattr, fallocate and mmap,
+ * do_mmap() and udmabuf read. The module keeps no copy. It writes the field at create
  * time and in its ADD_SEALS ioctl; the kernel enforces every seal it knows.
  *
  * Lock order (outermost first), the kernel's own for this field:
@@ -24,6 +25,9 @@
 #define _MEMFD_COMPAT_INTERNAL_H
 
 #include <linux/fs.h>
+#include <linux/hugetlb.h>
+#include <linux/magic.h>
+#include <linux/shmem_fs.h>
 #include "../uapi/memfd_compat.h"
 
 #define MEMFD_ALL_SEALS (MEMFD_COMPAT_SEAL_SEAL | MEMFD_COMPAT_SEAL_SHRINK | \
@@ -38,6 +42,17 @@
 #define MEMFD_FCNTL_SEALS (MEMFD_KERNEL_HAS_SEAL_EXEC ? MEMFD_ALL_SEALS : \
 			   MEMFD_ALL_SEALS & ~MEMFD_COMPAT_SEAL_EXEC)
 
+/*
+ * The kernel's seal field of a memfd's inode: a shmem or hugetlbfs
+ * regular file (callers check which, e.g. with shmem_file()).
+ */
+static inline unsigned int *memfd_inode_seals(struct inode *inode)
+{
+	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC)
+		return &HUGETLBFS_I(inode)->seals;
+	return &SHMEM_I(inode)->seals;
+}
+
 /* seals.c */
 long memfd_dev_add_seals(struct memfd_compat_seal_args __user *uargs);
 
@@ -46,13 +61,21 @@ int memfd_pins_init(void);
 void memfd_pins_exit(void);
 int memfd_wait_for_pins(struct address_space *mapping);
 
+/* hugetlb.c */
+int memfd_hugetlb_init(void);
+void memfd_hugetlb_exit(void);
+bool memfd_hugetlb_supported(void);
+bool memfd_is_hugetlb_file(const struct file *file);
+struct file *memfd_hugetlb_file_setup(const char *name, unsigned int flags);
+
 /*
- * exec_seal.c: F_SEAL_EXEC on kernels whose shmem does not enforce it
- * (!MEMFD_KERNEL_HAS_SEAL_EXEC); unused elsewhere.
+ * exec_seal.c: F_SEAL_EXEC on kernels whose shmem and hugetlbfs do not
+ * enforce it (!MEMFD_KERNEL_HAS_SEAL_EXEC); unused elsewhere.
  */
 int memfd_exec_seal_init(void);
+int memfd_exec_seal_learn(struct file *probe);
 void memfd_exec_seal_exit(void);
-void memfd_exec_seal_attach(struct file *file);
+int memfd_exec_seal_attach(struct file *file);
 bool memfd_exec_seal_attached(const struct inode *inode);
 
 #endif /* _MEMFD_COMPAT_INTERNAL_H */

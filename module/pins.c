@@ -56,13 +56,6 @@ static void memfd_lru_add_drain_all(void)
 	mutex_unlock(&memfd_drain_lock);
 }
 
-/* One reference per page from the page cache, one per page table entry. */
-static bool memfd_folio_has_extra_refs(struct folio *folio)
-{
-	return folio_ref_count(folio) - memfd_folio_mapcount(folio) !=
-	       folio_nr_pages(folio);
-}
-
 /*
  * Index of the first folio at or after @start with extra references, or
  * ULONG_MAX. The xarray lock keeps the folios in the page cache while we

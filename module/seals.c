@@ -2,7 +2,7 @@
 /*
  * MEMFD_COMPAT_IOC_ADD_SEALS on /dev/memfd: fcntl(F_ADD_SEALS) for the
  * file that args.fd names, with the same errors, writing the same field
- * (SHMEM_I(inode)->seals) under the same lock (i_rwsem). It exists for
+ * (memfd_inode_seals()) under the same lock (i_rwsem). It exists for
  * the seals the running kernel's fcntl does not accept (F_SEAL_EXEC before
  * 6.3); the library sends every other seal through fcntl itself.
  */
@@ -25,7 +25,7 @@ static unsigned int memfd_sealable(struct file *file)
 static int memfd_add_seals_locked(struct file *file, unsigned int seals)
 {
 	struct inode *inode = file_inode(file);
-	unsigned int *file_seals = &SHMEM_I(inode)->seals;
+	unsigned int *file_seals = memfd_inode_seals(inode);
 	int ret;
 
 	lockdep_assert_held(&inode->i_rwsem);
@@ -67,8 +67,7 @@ static int memfd_add_seals(struct file *file, unsigned int seals)
 		return -EPERM;
 	if (seals & ~MEMFD_ALL_SEALS)
 		return -EINVAL;
-	/* hugetlbfs memfds are not created by this module (yet) */
-	if (!shmem_file(file))
+	if (!shmem_file(file) && !memfd_is_hugetlb_file(file))
 		return -EINVAL;
 	if (seals & ~memfd_sealable(file))
 		return -EINVAL;
