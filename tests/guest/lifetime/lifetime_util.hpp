@@ -1,0 +1,226 @@
+// Helpers of the suites that unload and reload memfd_compat.ko
+// (memfd_lifetime_tests, memfd_rmmod_storm). They run in the guest as root,
+// with the module loaded from MEMFD_KO (default
+// /lib/modules/memfd_compat.ko, where scripts/vm-run puts it).
+//
+// None of them keeps /dev/memfd open: an open device pins the module.
+#ifndef MEMFD_LIFETIME_UTIL_HPP
+#define MEMFD_LIFETIME_UTIL_HPP
+
+#include <memfd_compat/uapi.h>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+namespace lifetime
+{
+
+inline const char *ko_path()
+{
+	const char *p = std::getenv("MEMFD_KO");
+	return p ? p : "/lib/modules/memfd_compat.ko";
+}
+
+// delete_module(O_NONBLOCK), as `rmmod` does: 0, or -1 with errno
+// (EWOULDBLOCK while references are held).
+inline int unload()
+{
+	return static_cast<int>(syscall(SYS_delete_module, "memfd_compat", O_NONBLOCK));
+}
+
+// finit_module of MEMFD_KO: 0, or -1 with errno.
+inline int load()
+{
+	const int fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	const int ret = static_cast<int>(syscall(SYS_finit_module, fd, "", 0));
+	const int err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+inline bool loaded()
+{
+	return access("/sys/module/memfd_compat", F_OK) == 0;
+}
+
+// The module's reference count, or -1 when it is not loaded.
+inline long refcnt()
+{
+	std::ifstream in("/sys/module/memfd_compat/refcnt");
+	long n = -1;
+	in >> n;
+	return in ? n : -1;
+}
+
+// Opens /dev/memfd for one call: the descriptor, or -1 with errno.
+inline int open_device()
+{
+	return open(MEMFD_COMPAT_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+// A module memfd through the raw CREATE ioctl, without keeping the device
+// open: the new fd, or -1 with errno (from the open or the ioctl).
+inline int create(unsigned flags, const char *name = "lifetime")
+{
+	const int dev = open_device();
+	if (dev < 0)
+		return -1;
+	memfd_compat_create_args args{};
+	args.name = reinterpret_cast<std::uintptr_t>(name);
+	args.flags = flags;
+	const int fd = ioctl(dev, MEMFD_COMPAT_IOC_CREATE, &args);
+	const int err = errno;
+	close(dev);
+	errno = err;
+	return fd;
+}
+
+// The raw ADD_SEALS ioctl on a transient /dev/memfd descriptor.
+inline int ioctl_add_seals(int fd, unsigned seals)
+{
+	const int dev = open_device();
+	if (dev < 0)
+		return -1;
+	memfd_compat_seal_args args{};
+	args.fd = fd;
+	args.seals = seals;
+	const int ret = ioctl(dev, MEMFD_COMPAT_IOC_ADD_SEALS, &args);
+	const int err = errno;
+	close(dev);
+	errno = err;
+	return ret;
+}
+
+// QUERY on a transient descriptor; false (errno set) if that fails.
+inline bool query(memfd_compat_info *info)
+{
+	const int dev = open_device();
+	if (dev < 0)
+		return false;
+	std::memset(info, 0, sizeof(*info));
+	const int ret = ioctl(dev, MEMFD_COMPAT_IOC_QUERY, info);
+	const int err = errno;
+	close(dev);
+	errno = err;
+	return ret == 0;
+}
+
+// Whether module memfds run module code, and so pin the module, on this
+// kernel. Decided by feature, not version: where the kernel's own fcntl
+// accepts F_SEAL_EXEC on a module memfd (QUERY.fcntl_seals), the kernel
+// enforces every seal itself and a module memfd is a plain shmem file
+// (6.3 and later); before that, the module's F_SEAL_EXEC hook is attached
+// to each of them and each pins the module (module/exec_seal.c).
+// -1 if the module cannot be asked.
+inline int memfds_pin_module()
+{
+	memfd_compat_info info;
+	if (!query(&info))
+		return -1;
+	return (info.fcntl_seals & F_SEAL_EXEC) ? 0 : 1;
+}
+
+// A /proc/meminfo field in kB, or -1.
+inline long meminfo_kb(const char *field)
+{
+	std::ifstream in("/proc/meminfo");
+	std::string k, unit;
+	long v;
+	while (in >> k >> v) {
+		std::getline(in, unit);
+		if (k == field)
+			return v;
+	}
+	return -1;
+}
+
+// Inodes allocated in the whole system (first field of
+// /proc/sys/fs/inode-nr, a sum of per-CPU counters of inodes between
+// alloc_inode() and destroy_inode(), exact when read), or -1. Every memfd
+// is one; after drop_caches(), only inodes in use remain of the rest.
+inline long nr_inodes()
+{
+	std::ifstream in("/proc/sys/fs/inode-nr");
+	long n = -1;
+	in >> n;
+	return in ? n : -1;
+}
+
+// Frees unused dentries and inodes (proc's, sysfs's) so that nr_inodes()
+// counts what is in use.
+inline void drop_caches()
+{
+	sync();
+	std::ofstream("/proc/sys/vm/drop_caches") << "2\n";
+}
+
+// Passes one descriptor over a UNIX socket (SCM_RIGHTS) with a one-byte
+// message: 0, or -1 with errno.
+inline int send_fd(int sock, int fd)
+{
+	char byte = 'F';
+	iovec iov{&byte, 1};
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+// Receives what send_fd() sent, O_CLOEXEC: the descriptor, or -1.
+inline int recv_fd(int sock)
+{
+	char byte = 0;
+	iovec iov{&byte, 1};
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c == nullptr || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+// pread of @len bytes at @off as a string ("" on error).
+inline std::string pread_str(int fd, std::size_t len, off_t off)
+{
+	std::string s(len, '\0');
+	const ssize_t n = pread(fd, s.data(), len, off);
+	s.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+	return s;
+}
+
+} // namespace lifetime
+
+#endif
