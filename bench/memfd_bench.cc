@@ -36,10 +36,10 @@ constexpr unsigned kFlags = MEMFD_COMPAT_MFD_CLOEXEC |
 
 enum Backend { kModule = 0, kNative = 1, kNativeAgain = 2 };
 
-int create(Backend b)
+int create(Backend b, unsigned flags = kFlags)
 {
-	return b != kModule ? memfd_create("bench", kFlags)
-			    : memfd_compat_create("bench", kFlags);
+	return b != kModule ? memfd_create("bench", flags)
+			    : memfd_compat_create("bench", flags);
 }
 
 int add_seals(Backend b, int fd, unsigned seals)
@@ -74,6 +74,17 @@ void BM_CreateClose(benchmark::State &s, Backend b)
 {
 	for (auto _ : s) {
 		const int fd = checked_create(s, b);
+		close(fd);
+	}
+}
+
+// MFD_HUGETLB of the default size: no huge page is needed to create one.
+void BM_CreateCloseHugetlb(benchmark::State &s, Backend b)
+{
+	for (auto _ : s) {
+		const int fd = create(b, kFlags | MEMFD_COMPAT_MFD_HUGETLB);
+		if (fd < 0)
+			s.SkipWithError("create failed");
 		close(fd);
 	}
 }
@@ -261,6 +272,7 @@ int main(int argc, char **argv)
 	const auto none = [](B *) {};
 	pair("create_close", BM_CreateClose, none);
 	pair("create_seal_close", BM_CreateTruncateSealClose, none);
+	pair("create_close_hugetlb", BM_CreateCloseHugetlb, none);
 	// Fixed iteration counts: each one fills the file first (untimed).
 	for (const auto &[mib, iterations] :
 	     {std::pair{1, 40}, std::pair{16, 10}, std::pair{256, 3}})

@@ -32,7 +32,11 @@
 #define MEMFD_COMPAT_MFD_HUGETLB	0x0004U
 #define MEMFD_COMPAT_MFD_NOEXEC_SEAL	0x0008U
 #define MEMFD_COMPAT_MFD_EXEC		0x0010U
-/* MFD_HUGETLB may carry a page size, log2 in bits 26..31 (MFD_HUGE_SHIFT). */
+/*
+ * MFD_HUGETLB may carry a page size, log2 in bits 26..31 (MFD_HUGE_SHIFT,
+ * the MFD_HUGE_* values of <linux/memfd.h>); 0 there means the default
+ * huge page size. QUERY lists MFD_HUGETLB where the kernel has hugetlbfs.
+ */
 #define MEMFD_COMPAT_MFD_HUGE_SHIFT	26
 #define MEMFD_COMPAT_MFD_HUGE_MASK	0x3fU
 
