@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagevec.h>
+#include <linux/hugetlb.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/cred.h>
@@ -117,6 +118,23 @@ static inline void memfd_lru_add_drain_local(void)
 
 	pagevec_init(&empty);
 	__pagevec_release(&empty);
+}
+#endif
+
+/*
+ * The seal field of a hugetlbfs inode. Without hugetlbfs (a configuration,
+ * not a version, difference) get_fs_type() finds none, MFD_HUGETLB stays
+ * unsupported and this is never called.
+ */
+#ifdef CONFIG_HUGETLBFS
+static inline unsigned int *memfd_hugetlbfs_seals(struct inode *inode)
+{
+	return &HUGETLBFS_I(inode)->seals;
+}
+#else
+static inline unsigned int *memfd_hugetlbfs_seals(struct inode *inode)
+{
+	return NULL;
 }
 #endif
 

@@ -49,7 +49,7 @@
 static inline unsigned int *memfd_inode_seals(struct inode *inode)
 {
 	if (inode->i_sb->s_magic == HUGETLBFS_MAGIC)
-		return &HUGETLBFS_I(inode)->seals;
+		return memfd_hugetlbfs_seals(inode);
 	return &SHMEM_I(inode)->seals;
 }
 
