@@ -17,6 +17,27 @@ bool native_has_seal_exec()
 	return has;
 }
 
+bool fcntl_has_seal_exec()
+{
+	static const bool has = [] {
+		owned_fd m{native_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+		if (!m)
+			return false;
+		if (fcntl(m.get(), F_ADD_SEALS, F_SEAL_EXEC) == 0)
+			return true;
+		EXPECT_EQ(errno, EINVAL) << "fcntl(F_ADD_SEALS, F_SEAL_EXEC) on a native memfd";
+		return false;
+	}();
+	return has;
+}
+
+unsigned fcntl_seals()
+{
+	constexpr unsigned basic = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+	                           F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+	return fcntl_has_seal_exec() ? basic | F_SEAL_EXEC : basic;
+}
+
 // Linux 6.7 and later allow a read-only MAP_SHARED mapping of a
 // F_SEAL_WRITE memfd; earlier kernels refuse it with EPERM.
 bool native_allows_readonly_shared_map_under_write_seal()
@@ -71,6 +92,25 @@ int recv_fd(int sock)
 	int fd;
 	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
+}
+
+int run_receiver(int fd, const std::function<int(int)> &fn)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return 90;
+	const pid_t child = start_child([&] {
+		close(sv[0]);
+		close(fd); // only what comes over the socket
+		const int got = recv_fd(sv[1]);
+		close(sv[1]);
+		return got < 0 ? 91 : fn(got);
+	});
+	close(sv[1]);
+	const bool sent = send_fd(sv[0], fd) == 0;
+	close(sv[0]);
+	const int code = wait_child(child);
+	return sent ? code : 92;
 }
 
 } // namespace guest

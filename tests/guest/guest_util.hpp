@@ -121,6 +121,12 @@ inline int module_add_seals(int fd, unsigned seals)
 	return ioctl(device(), MEMFD_COMPAT_IOC_ADD_SEALS, &args);
 }
 
+// Raw ADD_SEALS ioctl with a whole argument (@args may be any pointer).
+inline int module_add_seals_raw(const void *args)
+{
+	return ioctl(device(), MEMFD_COMPAT_IOC_ADD_SEALS, args);
+}
+
 // A module memfd through the library (the guest has /dev/memfd, so the
 // library's "auto" backend is the module; tests that change the backend
 // restore it).
@@ -195,6 +201,14 @@ inline off_t file_size(int fd)
 	return fstat(fd, &st) == 0 ? st.st_size : -1;
 }
 
+// Result of a libc-style call: its value, or -errno (to compare two calls).
+template <typename F> long outcome_of(F &&f)
+{
+	errno = 0;
+	const long ret = static_cast<long>(f());
+	return ret < 0 ? -errno : ret;
+}
+
 // Forks a child that runs @fn and exits with its result; returns the pid.
 inline pid_t start_child(const std::function<int()> &fn)
 {
@@ -218,6 +232,13 @@ inline int run_in_child(const std::function<int()> &fn)
 {
 	return wait_child(start_child(fn));
 }
+
+// Passes @fd over a unix socket (SCM_RIGHTS) to a forked child that first
+// closes its inherited copy of @fd, so that it holds only what it received,
+// as an unrelated receiver would; the child runs @fn on the received
+// descriptor, with plain system calls only. Returns the child's exit code
+// (as wait_child), 90-92 if the passing itself failed.
+int run_receiver(int fd, const std::function<int(int)> &fn);
 
 // Creates an unlinked regular file in a writable directory.
 inline int temp_file()
@@ -358,6 +379,11 @@ int recv_fd(int sock);
 
 // Feature probes of the running kernel's native memfd.
 bool native_has_seal_exec();
+// Whether the kernel's own fcntl(F_ADD_SEALS) accepts F_SEAL_EXEC, probed
+// on a native memfd (success, or EINVAL as before Linux 6.3).
+bool fcntl_has_seal_exec();
+// The seals the running kernel's fcntl(F_ADD_SEALS) accepts.
+unsigned fcntl_seals();
 bool native_allows_readonly_shared_map_under_write_seal();
 
 } // namespace guest

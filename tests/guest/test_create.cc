@@ -162,7 +162,9 @@ TEST_F(CreateIoctl, CreateIoctl_ReturnsNewFd)
 	ASSERT_GE(fd, 0) << std::strerror(errno);
 	owned_fd m{fd};
 	EXPECT_NE(fd, device());
-	EXPECT_EQ(ioctl(fd, MEMFD_COMPAT_IOC_GET_SEALS, 0), F_SEAL_SEAL);
+	// without MFD_ALLOW_SEALING, as natively: the kernel's fcntl sees SEAL
+	EXPECT_EQ(fcntl(fd, F_GET_SEALS), F_SEAL_SEAL);
+	EXPECT_ERRNO(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EPERM);
 }
 
 TEST_F(CreateIoctl, CreateIoctl_ReservedFieldNonzero_EINVAL)

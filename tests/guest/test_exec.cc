@@ -121,7 +121,7 @@ TEST_F(Policy, Level0_NoFlag_IsExecutableAndUnsealed)
 	ASSERT_TRUE(NoexecPolicy::set(0));
 	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	EXPECT_EQ(mode_of(m.get()), 0777u);
-	EXPECT_EQ(ioctl(m.get(), MEMFD_COMPAT_IOC_GET_SEALS, 0), 0);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), 0);
 }
 
 TEST_F(Policy, Level1_NoFlag_IsNoexecSealed)
@@ -129,7 +129,7 @@ TEST_F(Policy, Level1_NoFlag_IsNoexecSealed)
 	ASSERT_TRUE(NoexecPolicy::set(1));
 	owned_fd m = make(MFD_CLOEXEC);
 	EXPECT_EQ(mode_of(m.get()), 0666u);
-	EXPECT_EQ(ioctl(m.get(), MEMFD_COMPAT_IOC_GET_SEALS, 0), F_SEAL_EXEC);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC);
 	EXPECT_EQ(exec_from(m.get()), 128 + EACCES);
 }
 
@@ -152,7 +152,7 @@ TEST_F(Policy, Level2_NoFlag_IsNoexecSealed)
 	ASSERT_TRUE(NoexecPolicy::set(2));
 	owned_fd m = make(MFD_CLOEXEC);
 	EXPECT_EQ(mode_of(m.get()), 0666u);
-	EXPECT_EQ(ioctl(m.get(), MEMFD_COMPAT_IOC_GET_SEALS, 0), F_SEAL_EXEC);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC);
 }
 
 TEST_F(Policy, Level2_CanBeLoweredAgainByRoot)

@@ -24,9 +24,10 @@ protected:
 	}
 };
 
-TEST_F(Query, Query_ApiVersionIs1)
+TEST_F(Query, Query_ApiVersionIs2)
 {
-	EXPECT_EQ(query().api_version, 1U);
+	EXPECT_EQ(query().api_version, 2U);
+	EXPECT_EQ(query().api_version, static_cast<unsigned>(MEMFD_COMPAT_API_VERSION));
 }
 
 TEST_F(Query, Query_SupportedFlags_BasicSetAndNothingUnknown)
@@ -37,18 +38,53 @@ TEST_F(Query, Query_SupportedFlags_BasicSetAndNothingUnknown)
 	EXPECT_EQ(info.supported_flags & ~known_flags, 0U);
 }
 
-TEST_F(Query, Query_SupportedSeals_BasicSetAndNothingUnknown)
+// Every seal, F_SEAL_EXEC included, on every kernel.
+TEST_F(Query, Query_SupportedSeals_AllSix)
+{
+	EXPECT_EQ(query().supported_seals, known_seals);
+	EXPECT_EQ(known_seals, 0x3fU);
+}
+
+// fcntl_seals is what the running kernel's own fcntl(F_ADD_SEALS) accepts,
+// probed on a native memfd: 0x3f from Linux 6.3, 0x1f before.
+TEST_F(Query, Query_FcntlSeals_WhatTheKernelsFcntlAccepts)
 {
 	const memfd_compat_info info = query();
-	constexpr unsigned basic = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
-	                           F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
-	EXPECT_EQ(info.supported_seals & basic, basic);
-	EXPECT_EQ(info.supported_seals & ~known_seals, 0U);
+	owned_fd probe{native_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	ASSERT_TRUE(probe);
+	errno = 0;
+	const int ret = fcntl(probe.get(), F_ADD_SEALS, F_SEAL_EXEC);
+	ASSERT_TRUE(ret == 0 || errno == EINVAL) << std::strerror(errno);
+	const unsigned expected = ret == 0 ? 0x3fU : 0x1fU;
+	EXPECT_EQ(info.fcntl_seals, expected);
+	EXPECT_EQ(info.fcntl_seals, fcntl_seals());
+	EXPECT_EQ(info.fcntl_seals & ~info.supported_seals, 0U);
+}
+
+// Each bit of fcntl_seals is accepted by fcntl on a module memfd; each
+// other supported bit is refused by fcntl (EINVAL) and accepted by the
+// ioctl.
+TEST_F(Query, Query_FcntlSeals_HoldOnModuleMemfds)
+{
+	const memfd_compat_info info = query();
+	for (unsigned bit = 1; bit <= 0x20; bit <<= 1) {
+		SCOPED_TRACE(::testing::Message() << "seal 0x" << std::hex << bit);
+		owned_fd m = make();
+		if (info.fcntl_seals & bit) {
+			EXPECT_EQ(fcntl(m.get(), F_ADD_SEALS, bit), 0) << std::strerror(errno);
+		} else {
+			EXPECT_ERRNO(fcntl(m.get(), F_ADD_SEALS, bit), EINVAL);
+			EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), 0);
+			EXPECT_EQ(module_add_seals(m.get(), bit), 0) << std::strerror(errno);
+		}
+		EXPECT_EQ(fcntl(m.get(), F_GET_SEALS) & bit, bit);
+	}
 }
 
 TEST_F(Query, Query_ReservedZeroed)
 {
 	const memfd_compat_info info = query();
+	static_assert(sizeof(info.reserved) == 4 * sizeof(__u32));
 	for (unsigned r : info.reserved)
 		EXPECT_EQ(r, 0U);
 }

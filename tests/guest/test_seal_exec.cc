@@ -1,11 +1,65 @@
 // Issue "seals": MFD_NOEXEC_SEAL, MFD_EXEC and F_SEAL_EXEC (Linux 6.3
 // semantics; native cases are skipped on kernels without them).
+//
+// Routes. The seal bit lives in the kernel's own field, so plain
+// fcntl(F_GET_SEALS) shows it everywhere. Adding it: on a kernel whose
+// fcntl knows F_SEAL_EXEC (6.3+) every route works; before that, fcntl
+// refuses it with EINVAL on any memfd and it comes through the library
+// (memfd_compat_add_seals) or the raw ioctl, on module memfds only.
 #include "guest_util.hpp"
 
 namespace guest
 {
 namespace
 {
+
+constexpr unsigned write_seals =
+        F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+
+mode_t mode_of(int fd)
+{
+	struct stat st {
+	};
+	EXPECT_EQ(fstat(fd, &st), 0);
+	return st.st_mode & 07777;
+}
+
+// With F_SEAL_EXEC set on @fd (mode @mode): changing the exec bits fails
+// with EPERM through fchmod and chmod of /proc/self/fd/N, here and in a
+// process that received the descriptor over SCM_RIGHTS; the other bits
+// may still change.
+void expect_exec_bits_frozen(int fd, mode_t mode)
+{
+	const mode_t flipped = mode ^ 0111;
+	const mode_t same_x = (mode & 0111) | 0600;
+	EXPECT_ERRNO(fchmod(fd, flipped), EPERM);
+	EXPECT_ERRNO(fchmod(fd, mode ^ 0100), EPERM);
+	EXPECT_ERRNO(chmod(proc_path(fd).c_str(), flipped), EPERM);
+	EXPECT_EQ(mode_of(fd), mode);
+
+	// the receiver checks the seal with plain fcntl and tries both paths
+	EXPECT_EQ(run_receiver(fd,
+	                       [=](int got) {
+		                       const int seals = fcntl(got, F_GET_SEALS);
+		                       if (seals < 0 || !(seals & F_SEAL_EXEC))
+			                       return 10;
+		                       if (fchmod(got, flipped) != -1 || errno != EPERM)
+			                       return 11;
+		                       const std::string p = proc_path(got);
+		                       if (chmod(p.c_str(), flipped) != -1 || errno != EPERM)
+			                       return 12;
+		                       struct stat st {
+		                       };
+		                       if (fstat(got, &st) != 0 || (st.st_mode & 07777) != mode)
+			                       return 13;
+		                       // bits other than x stay free
+		                       if (fchmod(got, same_x) != 0)
+			                       return 14;
+		                       return chmod(p.c_str(), mode) == 0 ? 0 : 15;
+	                       }),
+	          0);
+	EXPECT_EQ(mode_of(fd), mode);
+}
 
 class SealExec : public BackendTest
 {
@@ -17,13 +71,7 @@ protected:
 			return;
 		SKIP_NATIVE_UNLESS(native_has_seal_exec(), "F_SEAL_EXEC");
 	}
-	mode_t mode(int fd)
-	{
-		struct stat st {
-		};
-		EXPECT_EQ(fstat(fd, &st), 0);
-		return st.st_mode & 07777;
-	}
+	mode_t mode(int fd) { return mode_of(fd); }
 };
 INSTANTIATE_BACKENDS(SealExec);
 
@@ -31,6 +79,7 @@ TEST_P(SealExec, NoexecSeal_SetsSealExecAndClearsExecBits)
 {
 	owned_fd m = make(MFD_CLOEXEC | MFD_NOEXEC_SEAL);
 	EXPECT_EQ(get(m.get()), F_SEAL_EXEC);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC); // any program sees it
 	EXPECT_EQ(mode(m.get()), 0666U);
 }
 
@@ -39,6 +88,7 @@ TEST_P(SealExec, NoexecSeal_ImpliesAllowSealing)
 	owned_fd m = make(MFD_CLOEXEC | MFD_NOEXEC_SEAL);
 	EXPECT_EQ(add(m.get(), F_SEAL_GROW), 0) << std::strerror(errno);
 	EXPECT_EQ(get(m.get()), F_SEAL_EXEC | F_SEAL_GROW);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | F_SEAL_GROW);
 }
 
 TEST_P(SealExec, Exec_KeepsExecBits)
@@ -48,18 +98,49 @@ TEST_P(SealExec, Exec_KeepsExecBits)
 	EXPECT_EQ(get(m.get()), F_SEAL_SEAL); // no MFD_ALLOW_SEALING
 }
 
+TEST_P(SealExec, Exec_WithAllowSealing_Unsealed)
+{
+	owned_fd m = make(MFD_CLOEXEC | MFD_EXEC | MFD_ALLOW_SEALING);
+	EXPECT_EQ(mode(m.get()), 0777U);
+	EXPECT_EQ(get(m.get()), 0);
+}
+
 TEST_P(SealExec, SealExec_OnExecutableFile_ImpliesWriteSeals)
 {
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
 	// Upstream: sealing exec on a file with x bits makes it W^X at once.
 	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
-	EXPECT_EQ(get(m.get()), F_SEAL_EXEC | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-	                                F_SEAL_FUTURE_WRITE);
+	EXPECT_EQ(get(m.get()), F_SEAL_EXEC | write_seals);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | write_seals);
 	EXPECT_ERRNO(pwrite(m.get(), "x", 1, 0), EPERM);
+	EXPECT_ERRNO(ftruncate(m.get(), 1), EPERM);
+}
+
+TEST_P(SealExec, SealExec_OnNonExecutableFile_NoImpliedSeals)
+{
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
+	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_EQ(fchmod(m.get(), 0644), 0);
+	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+	EXPECT_EQ(get(m.get()), F_SEAL_EXEC);
+	EXPECT_EQ(pwrite(m.get(), "x", 1, 0), 1);
+	EXPECT_ERRNO(fchmod(m.get(), 0744), EPERM);
+}
+
+TEST_P(SealExec, SealExec_AfterSealSeal_EPERM)
+{
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
+	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_EQ(add(m.get(), F_SEAL_SEAL), 0);
+	EXPECT_ERRNO(add(m.get(), F_SEAL_EXEC), EPERM);
+	EXPECT_EQ(get(m.get()), F_SEAL_SEAL);
+	EXPECT_EQ(fchmod(m.get(), 0666), 0);
 }
 
 TEST_P(SealExec, SealExec_FchmodChangingExecBits_EPERM)
 {
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
 	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
 	EXPECT_ERRNO(fchmod(m.get(), 0666), EPERM);
@@ -67,8 +148,29 @@ TEST_P(SealExec, SealExec_FchmodChangingExecBits_EPERM)
 	EXPECT_EQ(mode(m.get()), 0777U);
 }
 
+TEST_P(SealExec, SealExec_ChmodThroughProcAndReceiver_EPERM)
+{
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
+	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+	expect_exec_bits_frozen(m.get(), 0777);
+}
+
+TEST_P(SealExec, SealExec_ReopenedFd_FchmodEPERM)
+{
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
+	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+	owned_fd r{open(proc_path(m.get()).c_str(), O_RDONLY | O_CLOEXEC)};
+	ASSERT_TRUE(r) << std::strerror(errno);
+	EXPECT_EQ(fcntl(r.get(), F_GET_SEALS) & F_SEAL_EXEC, F_SEAL_EXEC);
+	EXPECT_ERRNO(fchmod(r.get(), 0666), EPERM);
+	EXPECT_EQ(mode(m.get()), 0777U);
+}
+
 TEST_P(SealExec, SealExec_FchmodKeepingExecBits_Ok)
 {
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
 	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ASSERT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
 	EXPECT_EQ(fchmod(m.get(), 0755), 0) << std::strerror(errno);
@@ -83,10 +185,19 @@ TEST_P(SealExec, NoexecSeal_FchmodAddExec_EPERM)
 	EXPECT_EQ(mode(m.get()), 0644U);
 }
 
-TEST_P(SealExec, NoexecSeal_WritesStillAllowed)
+TEST_P(SealExec, NoexecSeal_ChmodThroughProcAndReceiver_EPERM)
+{
+	owned_fd m = make(MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+	expect_exec_bits_frozen(m.get(), 0666);
+}
+
+TEST_P(SealExec, NoexecSeal_WritesAndSizeChangesStillAllowed)
 {
 	owned_fd m = make(MFD_CLOEXEC | MFD_NOEXEC_SEAL);
 	EXPECT_EQ(pwrite(m.get(), "data", 4, 0), 4);
+	EXPECT_EQ(ftruncate(m.get(), 8192), 0) << std::strerror(errno);
+	EXPECT_EQ(ftruncate(m.get(), 2), 0) << std::strerror(errno);
+	EXPECT_EQ(pread_str(m.get(), 2, 0), "da");
 }
 
 TEST_P(SealExec, WithoutSealExec_FchmodOk)
@@ -94,6 +205,146 @@ TEST_P(SealExec, WithoutSealExec_FchmodOk)
 	owned_fd m = make(MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	EXPECT_EQ(fchmod(m.get(), 0600), 0);
 	EXPECT_EQ(mode(m.get()), 0600U);
+	EXPECT_EQ(chmod(proc_path(m.get()).c_str(), 0755), 0);
+	EXPECT_EQ(mode(m.get()), 0755U);
+}
+
+// Each route to F_SEAL_EXEC, named, on the running kernel.
+class SealExecRoute : public ModuleTest
+{
+protected:
+	void TearDown() override { memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_AUTO); }
+};
+
+// Before 6.3 the kernel's fcntl refuses F_SEAL_EXEC on any memfd, module
+// memfds included, and nothing of the call is applied; from 6.3 it adds it.
+TEST_F(SealExecRoute, Fcntl_OnModuleMemfd_KernelsAnswer)
+{
+	owned_fd m{library_create("fcntl", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	ASSERT_TRUE(m) << std::strerror(errno);
+	if (fcntl_has_seal_exec()) {
+		EXPECT_EQ(fcntl(m.get(), F_ADD_SEALS, F_SEAL_EXEC), 0) << std::strerror(errno);
+		EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | write_seals);
+		expect_exec_bits_frozen(m.get(), 0777);
+		return;
+	}
+	EXPECT_ERRNO(fcntl(m.get(), F_ADD_SEALS, F_SEAL_EXEC), EINVAL);
+	EXPECT_ERRNO(fcntl(m.get(), F_ADD_SEALS, F_SEAL_EXEC | F_SEAL_GROW), EINVAL);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), 0);
+	EXPECT_EQ(pwrite(m.get(), "w", 1, 0), 1);
+	EXPECT_EQ(fchmod(m.get(), 0700), 0) << std::strerror(errno);
+	EXPECT_EQ(mode_of(m.get()), 0700U);
+}
+
+TEST_F(SealExecRoute, Library_OnModuleMemfd_Adds)
+{
+	owned_fd m{library_create("lib", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	ASSERT_TRUE(m) << std::strerror(errno);
+	ASSERT_EQ(memfd_compat_add_seals(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | write_seals);
+	EXPECT_EQ(memfd_compat_get_seals(m.get()), F_SEAL_EXEC | write_seals);
+	EXPECT_ERRNO(pwrite(m.get(), "w", 1, 0), EPERM);
+	expect_exec_bits_frozen(m.get(), 0777);
+}
+
+TEST_F(SealExecRoute, Library_WithOtherSeals_AddsAll)
+{
+	owned_fd m{library_create("lib", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	ASSERT_TRUE(m) << std::strerror(errno);
+	ASSERT_EQ(fchmod(m.get(), 0600), 0);
+	ASSERT_EQ(memfd_compat_add_seals(m.get(), F_SEAL_EXEC | F_SEAL_GROW | F_SEAL_SEAL), 0)
+	        << std::strerror(errno);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | F_SEAL_GROW | F_SEAL_SEAL);
+	EXPECT_ERRNO(memfd_compat_add_seals(m.get(), F_SEAL_EXEC), EPERM);
+	EXPECT_ERRNO(fchmod(m.get(), 0700), EPERM);
+}
+
+TEST_F(SealExecRoute, Ioctl_OnModuleMemfd_Adds)
+{
+	owned_fd m = make();
+	ASSERT_EQ(module_add_seals(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | write_seals);
+	expect_exec_bits_frozen(m.get(), 0777);
+}
+
+TEST_F(SealExecRoute, Ioctl_OnModuleMemfdReceivedByAnotherProcess_Adds)
+{
+	// the sealer is not the creator: any holder of /dev/memfd may seal
+	owned_fd m = make();
+	ASSERT_EQ(fchmod(m.get(), 0644), 0);
+	EXPECT_EQ(run_receiver(m.get(),
+	                       [](int got) {
+		                       const int dev = open(MEMFD_COMPAT_DEVICE,
+		                                            O_RDWR | O_CLOEXEC);
+		                       if (dev < 0)
+			                       return 10;
+		                       memfd_compat_seal_args args{};
+		                       args.fd = got;
+		                       args.seals = F_SEAL_EXEC;
+		                       return ioctl(dev, MEMFD_COMPAT_IOC_ADD_SEALS, &args) == 0
+		                                      ? 0
+		                                      : 11;
+	                       }),
+	          0);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC);
+	expect_exec_bits_frozen(m.get(), 0644);
+}
+
+// On a native memfd the ioctl answers as the kernel's fcntl: EINVAL
+// before 6.3 (the kernel would not enforce the seal), success after.
+TEST_F(SealExecRoute, Ioctl_OnNativeMemfd_LikeKernelsFcntl)
+{
+	owned_fd m{native_create("native", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	ASSERT_TRUE(m);
+	if (fcntl_has_seal_exec()) {
+		EXPECT_EQ(module_add_seals(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+		EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC | write_seals);
+		EXPECT_ERRNO(fchmod(m.get(), 0666), EPERM);
+		return;
+	}
+	EXPECT_ERRNO(module_add_seals(m.get(), F_SEAL_EXEC), EINVAL);
+	EXPECT_ERRNO(module_add_seals(m.get(), F_SEAL_EXEC | F_SEAL_GROW), EINVAL);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), 0);
+	EXPECT_EQ(fchmod(m.get(), 0666), 0);
+}
+
+TEST_F(SealExecRoute, Library_OnNativeMemfd_LikeKernelsFcntl)
+{
+	owned_fd m{native_create("native", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	ASSERT_TRUE(m);
+	if (fcntl_has_seal_exec()) {
+		EXPECT_EQ(memfd_compat_add_seals(m.get(), F_SEAL_EXEC), 0);
+		return;
+	}
+	EXPECT_ERRNO(memfd_compat_add_seals(m.get(), F_SEAL_EXEC), EINVAL);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), 0);
+}
+
+// The "native" backend: the library never uses the device; the kernel's
+// answer stands.
+TEST_F(SealExecRoute, LibraryNativeBackend_OnModuleMemfd_KernelsAnswer)
+{
+	owned_fd m = make();
+	ASSERT_EQ(memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_NATIVE), 0);
+	if (fcntl_has_seal_exec()) {
+		EXPECT_EQ(memfd_compat_add_seals(m.get(), F_SEAL_EXEC), 0);
+		return;
+	}
+	EXPECT_ERRNO(memfd_compat_add_seals(m.get(), F_SEAL_EXEC), EINVAL);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), 0);
+}
+
+// MFD_NOEXEC_SEAL through the raw ioctl: plain fcntl sees the seal.
+TEST_F(SealExecRoute, NoexecSealCreate_FcntlSeesSealExec)
+{
+	owned_fd m = make(MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+	EXPECT_EQ(fcntl(m.get(), F_GET_SEALS), F_SEAL_EXEC);
+	EXPECT_EQ(mode_of(m.get()), 0666U);
+	EXPECT_EQ(run_receiver(m.get(),
+	                       [](int got) {
+		                       return fcntl(got, F_GET_SEALS) == F_SEAL_EXEC ? 0 : 10;
+	                       }),
+	          0);
 }
 
 } // namespace

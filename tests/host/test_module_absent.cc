@@ -76,9 +76,87 @@ TEST_F(ModuleAbsent, Auto_ResolvesToNative)
 	EXPECT_EQ(memfd_compat_get_backend(), MEMFD_COMPAT_BACKEND_NATIVE);
 	const int fd = memfd_compat_create("auto", MEMFD_COMPAT_MFD_CLOEXEC);
 	ASSERT_GE(fd, 0);
-	EXPECT_EQ(fcntl(fd, F_GET_SEALS), F_SEAL_SEAL); // a native memfd
+	EXPECT_EQ(fcntl(fd, F_GET_SEALS), F_SEAL_SEAL); // no MFD_ALLOW_SEALING
+	EXPECT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
 	close(fd);
 }
+
+// F_SEAL_EXEC without /dev/memfd: memfd_compat_add_seals() is exactly the
+// host kernel's fcntl(F_ADD_SEALS) (success from Linux 6.3, EINVAL before),
+// under every backend, never ENODEV. Each call gets a fresh memfd, as a
+// successful call changes it.
+class SealExecWithoutDevice : public ModuleAbsent,
+                              public ::testing::WithParamInterface<int>
+{
+protected:
+	// fcntl on one fresh memfd, the library on another: same outcome,
+	// same seals after.
+	void expect_like_fcntl(unsigned create_flags, unsigned seals)
+	{
+		SCOPED_TRACE(::testing::Message() << "create 0x" << std::hex << create_flags
+		                                  << " seals 0x" << seals);
+		const int a = host::raw_memfd_create("fcntl", create_flags);
+		const int b = host::raw_memfd_create("lib", create_flags);
+		ASSERT_GE(a, 0);
+		ASSERT_GE(b, 0);
+		const int by_fcntl =
+		        host::result_of([&] { return fcntl(a, F_ADD_SEALS, seals); });
+		const int by_lib =
+		        host::result_of([&] { return memfd_compat_add_seals(b, seals); });
+		EXPECT_EQ(by_lib, by_fcntl);
+		EXPECT_NE(by_lib, -ENODEV);
+		EXPECT_EQ(fcntl(b, F_GET_SEALS), fcntl(a, F_GET_SEALS));
+		close(a);
+		close(b);
+	}
+};
+
+TEST_P(SealExecWithoutDevice, AddSealExec_IsTheKernelsFcntl)
+{
+	BackendGuard g{GetParam()};
+	const int before = count_open_fds();
+	constexpr unsigned sealable =
+	        MEMFD_COMPAT_MFD_CLOEXEC | MEMFD_COMPAT_MFD_ALLOW_SEALING;
+	expect_like_fcntl(sealable, MEMFD_COMPAT_SEAL_EXEC);
+	expect_like_fcntl(sealable, MEMFD_COMPAT_SEAL_EXEC | F_SEAL_GROW | F_SEAL_SEAL);
+	expect_like_fcntl(MEMFD_COMPAT_MFD_CLOEXEC, MEMFD_COMPAT_SEAL_EXEC); // born sealed
+	// fcntl's EINVAL whatever the kernel: the library then asks for the
+	// device, finds none, and fcntl's answer stands
+	expect_like_fcntl(sealable, MEMFD_COMPAT_SEAL_EXEC | 0x40);
+	expect_like_fcntl(sealable, MEMFD_COMPAT_SEAL_EXEC | 0x80000000U);
+	EXPECT_EQ(count_open_fds(), before);
+}
+
+TEST_P(SealExecWithoutDevice, AddSealExec_NotAMemfd_IsTheKernelsFcntl)
+{
+	BackendGuard g{GetParam()};
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	for (int fd : p) {
+		SCOPED_TRACE(fd == p[0] ? "read end" : "write end");
+		const int by_fcntl = host::result_of(
+		        [&] { return fcntl(fd, F_ADD_SEALS, MEMFD_COMPAT_SEAL_EXEC); });
+		EXPECT_LT(by_fcntl, 0);
+		EXPECT_EQ(host::result_of([&] {
+			          return memfd_compat_add_seals(fd, MEMFD_COMPAT_SEAL_EXEC);
+		          }),
+		          by_fcntl);
+	}
+	EXPECT_EQ(host::result_of([] { return memfd_compat_add_seals(-1, MEMFD_COMPAT_SEAL_EXEC); }),
+	          -EBADF);
+	close(p[0]);
+	close(p[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SealExecWithoutDevice,
+                         ::testing::Values(MEMFD_COMPAT_BACKEND_AUTO,
+                                           MEMFD_COMPAT_BACKEND_NATIVE,
+                                           MEMFD_COMPAT_BACKEND_MODULE),
+                         [](const ::testing::TestParamInfo<int> &i) {
+	                         return std::string(i.param == MEMFD_COMPAT_BACKEND_AUTO     ? "auto"
+	                                            : i.param == MEMFD_COMPAT_BACKEND_NATIVE ? "native"
+	                                                                                     : "module");
+                         });
 
 // Runs memfd_env_probe with MEMFD_COMPAT_BACKEND=@value (nullptr: unset).
 std::string run_probe(const char *value)
