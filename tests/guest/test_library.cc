@@ -2,7 +2,13 @@
 #include "guest_util.hpp"
 
 #include <dirent.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+
+#include <cstddef>
 
 #include <atomic>
 #include <thread>
@@ -206,14 +212,38 @@ TEST_F(Library, Cxx_SealExec_OnEveryKernel)
 	EXPECT_ERRNO(fchmod(x.get(), 0700), EPERM);
 }
 
+// Kills the calling process (SIGSYS) on any ioctl() to one of @fds.
+bool forbid_ioctls_on(const std::vector<int> &fds)
+{
+	std::vector<sock_filter> prog = {
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+	        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 1, 0),
+	        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+	};
+	for (int fd : fds) {
+		prog.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		                        static_cast<__u32>(fd), 0, 1));
+		prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	}
+	prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0;
+}
+
 // Programs that close descriptors they did not open (a daemon's
 // closefrom(3) after start-up). In a forked child: the library has opened
 // /dev/memfd; every descriptor from 3 up is closed; @occupy(n) puts
 // something else on each number that was the device, as the program's
 // next opens would; then the library must still create module memfds,
-// and what holds the old numbers must be left alone (never closed, never
-// sent an ioctl: the create would fail with ENOTTY if it were). @check(n)
-// checks that thing afterwards. Exit codes name the failed step.
+// and what holds the old numbers must be left alone: never closed, and
+// never sent an ioctl (a seccomp filter kills the child with SIGSYS on
+// any ioctl to those numbers). @check(n) checks that thing afterwards.
+// Exit codes name the failed step.
 int after_closefrom(const std::function<bool(int)> &occupy,
                     const std::function<bool(int)> &check)
 {
@@ -234,6 +264,8 @@ int after_closefrom(const std::function<bool(int)> &occupy,
 				return 14;
 		if (!device_fds().empty())
 			return 15; // every old number holds something else now
+		if (!forbid_ioctls_on(old))
+			return 26;
 
 		errno = 0;
 		const int fd = memfd_compat_create("after", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -269,6 +301,24 @@ int after_closefrom(const std::function<bool(int)> &occupy,
 	});
 }
 
+// The guard of the tests below catches an ioctl (and nothing else).
+TEST_F(Library, Closefrom_IoctlGuardWorks)
+{
+	EXPECT_EQ(run_in_child([] {
+		          int p[2];
+		          if (pipe2(p, O_CLOEXEC) != 0 || !forbid_ioctls_on({p[0]}))
+			          return 10;
+		          int n = 0;
+		          if (write(p[1], "x", 1) != 1 || read(p[0], &n, 1) != 1)
+			          return 11;
+		          if (ioctl(p[1], FIONREAD, &n) != 0)
+			          return 12;
+		          (void)ioctl(p[0], FIONREAD, &n);
+		          return 13;
+	          }),
+	          128 + SIGSYS);
+}
+
 TEST_F(Library, Closefrom_NumberReusedByPipe_CreateWorksPipeUntouched)
 {
 	// one pipe; both ends are placed on the old numbers (the lowest free
@@ -298,7 +348,7 @@ TEST_F(Library, Closefrom_NumberReusedByPipe_CreateWorksPipeUntouched)
 		char buf[4] = {};
 		return read(pipe_r, buf, 4) == 4 && std::memcmp(buf, "ping", 4) == 0;
 	};
-	EXPECT_EQ(after_closefrom(occupy, check), 0);
+	EXPECT_EQ(after_closefrom(occupy, check), 0) << "128 + " << SIGSYS << ": an ioctl to the pipe";
 }
 
 TEST_F(Library, Closefrom_NumberReusedByDevNull_CreateWorksDevNullUntouched)
@@ -321,7 +371,8 @@ TEST_F(Library, Closefrom_NumberReusedByDevNull_CreateWorksDevNullUntouched)
 		char c;
 		return write(n, "null", 4) == 4 && read(n, &c, 1) == 0;
 	};
-	EXPECT_EQ(after_closefrom(occupy, check), 0);
+	EXPECT_EQ(after_closefrom(occupy, check), 0)
+	        << "128 + " << SIGSYS << ": an ioctl to /dev/null";
 }
 
 // Nothing on the old number: the library opens the device again (it may
