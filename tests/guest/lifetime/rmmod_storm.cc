@@ -79,7 +79,7 @@ using namespace std::chrono_literals;
 // process starts and after it has exited, with nothing of ours open; what
 // remains of the difference is other kernel objects that came and went
 // (sysfs and devtmpfs inodes of the reloaded module, the kernel's own
-// tmpfs use). Measured in 15-60 s runs on both kernels: inodes -5..+4,
+// tmpfs use). Measured in 15-60 s runs on both kernels: inodes -7..+4,
 // Shmem exactly equal. The slack is a little over twice that, so a
 // leak of a dozen memfds, out of thousands created, fails the run.
 constexpr long kInodeSlack = 12;
