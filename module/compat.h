@@ -101,9 +101,17 @@ static inline struct file *memfd_tmpfile_open(const struct path *parent,
 
 /*
  * lru_add_drain() is not exported. Releasing an empty batch drains this
- * CPU's LRU batches as a side effect (and frees nothing).
+ * CPU's LRU batches as a side effect (and frees nothing): the release
+ * drains unless the batch's percpu_pvec_drained says it already did, and
+ * the init clears that flag. Should a kernel of the series drop the flag,
+ * the drain may have moved too, and the build stops here (the compile
+ * matrix builds every ABI) instead of the pin check turning flaky.
  */
+#define memfd_assert_batch_drains(type) \
+	static_assert(sizeof_field(type, percpu_pvec_drained) == sizeof(bool))
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+memfd_assert_batch_drains(struct folio_batch);
+
 static inline void memfd_lru_add_drain_local(void)
 {
 	struct folio_batch empty;
@@ -112,6 +120,8 @@ static inline void memfd_lru_add_drain_local(void)
 	__folio_batch_release(&empty);
 }
 #else
+memfd_assert_batch_drains(struct pagevec);
+
 static inline void memfd_lru_add_drain_local(void)
 {
 	struct pagevec empty;

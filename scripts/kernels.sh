@@ -12,19 +12,25 @@
 
 MEMFD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Short names users type, in the order tests run them.
-MEMFD_SUPPORTED_KERNELS=(6.1 6.12)
+# Short names users type, in the order tests run them: each series in
+# Debian's three flavours (amd64, cloud-amd64, rt-amd64, the PREEMPT_RT one).
+MEMFD_SUPPORTED_KERNELS=(6.1 6.1-cloud 6.1-rt 6.12 6.12-cloud 6.12-rt)
 
 die() {
 	echo "${0##*/}: $*" >&2
 	exit 1
 }
 
-# kernel_image_metapackage SHORT -> the metapackage that tracks that series.
+# kernel_image_metapackage SHORT -> the metapackage that tracks that series
+# and flavour.
 kernel_image_metapackage() {
 	case "$1" in
 	6.1) echo linux-image-amd64 ;;
+	6.1-cloud) echo linux-image-cloud-amd64 ;;
+	6.1-rt) echo linux-image-rt-amd64 ;;
 	6.12) echo linux-image-6.12-amd64 ;;
+	6.12-cloud) echo linux-image-6.12-cloud-amd64 ;;
+	6.12-rt) echo linux-image-6.12-rt-amd64 ;;
 	*) return 1 ;;
 	esac
 }
@@ -128,4 +134,29 @@ kernel_headers_dir() {
 cmake_configure() {
 	cmake -S "$MEMFD_ROOT" -B "$MEMFD_ROOT/build/cmake" \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMFD_WERROR=ON >/dev/null
+}
+
+# memfd_build_module KDIR OUT [MAKE ARGS...]: builds memfd_compat.ko against
+# the kernel tree KDIR in OUT, a fresh copy of Kbuild, module/ and uapi/
+# (Kbuild writes its objects beside the sources, and two kernels must not
+# share them). Any "warning:" or "error:" in the log (compiler, sparse,
+# W=1) fails it: Debian's headers do not all set CONFIG_WERROR. The log is
+# OUT/build.log; on failure its findings go to stderr.
+memfd_build_module() {
+	local kdir=$1 out=$2 log
+	shift 2
+	[[ -f $kdir/Makefile ]] || die "no kernel tree at $kdir"
+	rm -rf "$out"
+	mkdir -p "$out"
+	cp -r "$MEMFD_ROOT/Kbuild" "$MEMFD_ROOT/module" "$MEMFD_ROOT/uapi" "$out/"
+	log=$out/build.log
+	if ! make -C "$kdir" M="$out" -j"$(nproc)" "$@" modules >"$log" 2>&1; then
+		grep -E 'warning:|error:' "$log" >&2 || tail -n 20 "$log" >&2
+		return 1
+	fi
+	if grep -Eq 'warning:|error:' "$log"; then
+		grep -E 'warning:|error:' "$log" >&2
+		return 1
+	fi
+	[[ -f $out/memfd_compat.ko ]]
 }
