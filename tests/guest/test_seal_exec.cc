@@ -128,6 +128,25 @@ TEST_P(SealExec, SealExec_OnNonExecutableFile_NoImpliedSeals)
 	EXPECT_ERRNO(fchmod(m.get(), 0744), EPERM);
 }
 
+// The implied write seal needs what F_SEAL_WRITE needs: no writable
+// shared mapping (EBUSY, nothing applied); without x bits nothing is
+// implied and the mapping does not matter.
+TEST_P(SealExec, SealExec_OnExecutableFileWithWritableMapping_EBUSY)
+{
+	SKIP_UNLESS_SEAL_EXEC_ROUTE();
+	owned_fd m = make_with(std::string(page_size(), 'x'));
+	void *p = mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, m.get(), 0);
+	ASSERT_NE(p, MAP_FAILED);
+	EXPECT_ERRNO(add(m.get(), F_SEAL_EXEC), EBUSY);
+	EXPECT_EQ(get(m.get()), 0);
+	EXPECT_EQ(fchmod(m.get(), 0644), 0);
+	EXPECT_EQ(add(m.get(), F_SEAL_EXEC), 0) << std::strerror(errno);
+	EXPECT_EQ(get(m.get()), F_SEAL_EXEC);
+	static_cast<char *>(p)[0] = 'w'; // the mapping still writes
+	munmap(p, page_size());
+	EXPECT_EQ(pread_str(m.get(), 1, 0), "w");
+}
+
 TEST_P(SealExec, SealExec_AfterSealSeal_EPERM)
 {
 	SKIP_UNLESS_SEAL_EXEC_ROUTE();
