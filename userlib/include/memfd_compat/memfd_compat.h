@@ -68,9 +68,10 @@ MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
  * this is fcntl(F_ADD_SEALS) itself, for module and native memfds alike.
  * Only when the running kernel's fcntl() refuses F_SEAL_EXEC with EINVAL
  * (kernels before 6.3) is the call repeated through /dev/memfd, which
- * gives module memfds F_SEAL_EXEC there; without access to /dev/memfd, or
- * with the "native" backend, the kernel's EINVAL stands. No ioctl is ever
- * sent to @fd itself.
+ * gives module memfds F_SEAL_EXEC there. Where /dev/memfd does not exist
+ * or may not be opened (ENODEV, EACCES), or with the "native" backend, the
+ * kernel's EINVAL stands; another failure to open the device (EMFILE,
+ * ENFILE...) is returned as such. No ioctl is ever sent to @fd itself.
  */
 MEMFD_COMPAT_API int memfd_compat_add_seals(int fd, unsigned int seals);
 
