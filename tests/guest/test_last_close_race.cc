@@ -37,6 +37,20 @@ long module_refcnt()
 	return n;
 }
 
+// The refcnt once it has stopped changing: what earlier tests released
+// late (io_uring rings, files dropped in flight) is gone by then.
+long settled_refcnt()
+{
+	long last = module_refcnt();
+	for (int same = 0, i = 0; same < 4 && i < 40; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+		const long now = module_refcnt();
+		same = now == last ? same + 1 : 0;
+		last = now;
+	}
+	return last;
+}
+
 // Whether module memfds pin the module: unless the kernel's own fcntl
 // takes F_SEAL_EXEC on them (QUERY.fcntl_seals), the module hooks each
 // one's inode for F_SEAL_EXEC and holds a reference for it.
@@ -77,10 +91,11 @@ TEST_P(LastCloseRace, ReopenAndChmodDuringLastClose_WorkOrFailCleanly)
 	if (is_module(be())) {
 		ASSERT_GE(memfd_compat_get_backend(), 0);
 	}
-	const long refs_before = module_refcnt();
+	const long refs_before = settled_refcnt();
 	const bool pins = is_module(be()) && memfds_pin();
 	std::atomic<long> refs_min{refs_before}, refs_max{refs_before};
 
+	const owned_fd refcnt_fd{open("/sys/module/memfd_compat/refcnt", O_RDONLY | O_CLOEXEC)};
 	std::vector<std::thread> threads;
 	threads.emplace_back([&] {
 		for (unsigned i = 0; !stop; i++) {
@@ -145,10 +160,18 @@ TEST_P(LastCloseRace, ReopenAndChmodDuringLastClose_WorkOrFailCleanly)
 				lost++;
 		}
 	});
-	// samples the module's refcnt throughout
+	// samples the module's refcnt throughout, through a descriptor opened
+	// before the race: a new one per sample could take the number of a
+	// memfd just closed, and the walks would then re-open or chmod the
+	// sysfs file (EACCES for O_RDWR there)
 	threads.emplace_back([&] {
-		while (!stop) {
-			const long n = module_refcnt();
+		char buf[32];
+		while (!stop && refcnt_fd) {
+			const ssize_t len = pread(refcnt_fd.get(), buf, sizeof(buf) - 1, 0);
+			if (len <= 0)
+				break;
+			buf[len] = '\0';
+			const long n = std::strtol(buf, nullptr, 10);
 			if (n < refs_min)
 				refs_min = n;
 			if (n > refs_max)

@@ -55,6 +55,20 @@ long module_refcnt()
 	return n;
 }
 
+// The refcnt once it has stopped changing: what earlier tests released
+// late (io_uring rings, files dropped in flight) is gone by then.
+long settled_refcnt()
+{
+	long last = module_refcnt();
+	for (int same = 0, i = 0; same < 4 && i < 40; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+		const long now = module_refcnt();
+		same = now == last ? same + 1 : 0;
+		last = now;
+	}
+	return last;
+}
+
 std::uint64_t checksum(int fd)
 {
 	std::string s(kSize, '\0');
@@ -298,7 +312,7 @@ TEST_P(LifetimeStress, EverythingAtOnce_SealsHoldAndMemoryReturns)
 	if (is_module(be())) {
 		ASSERT_GE(memfd_compat_get_backend(), 0);
 	}
-	const long refs_before = module_refcnt();
+	const long refs_before = settled_refcnt();
 	std::atomic<long> ops{0};
 	int changed = 0;
 	std::set<std::string> unexpected;
