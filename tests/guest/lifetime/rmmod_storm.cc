@@ -28,7 +28,7 @@
 // successful unload and fully at the end.
 //
 // Fails (exit 1) on: any errno outside the documented set (creates may fail
-// only with ENOENT/ENODEV/ENXIO from opening a device that is going or
+// only with ENOENT/ENODEV from opening a device that is going or
 // gone; rmmod only with EWOULDBLOCK; finit_module never), a check that
 // does not hold, the module not loaded at the end, refcnt not back to its
 // baseline, or memfds leaked (inode count or Shmem not back to the
@@ -104,7 +104,8 @@ void fail(const std::string &what, int err = 0)
 
 struct Counters {
 	std::atomic<long> rmmod_tried{0}, rmmod_ok{0}, insmod{0};
-	std::atomic<long> creates_ioctl{0}, creates_lib{0}, create_device_gone{0};
+	std::atomic<long> creates_ioctl{0}, creates_lib{0};
+	std::atomic<long> create_enoent{0}, create_enodev{0};
 	std::atomic<long> lib_children{0};
 	std::atomic<long> reopens{0}, reopens_raced{0}, reopen_enoent{0};
 	std::atomic<long> chmods{0}, chmods_raced{0}, chmod_enoent{0}, chmod_eperm{0};
@@ -200,12 +201,19 @@ std::string proc_path(int fd)
 	return "/proc/self/fd/" + std::to_string(fd);
 }
 
+// open() of /dev/memfd while the module unloads (ENODEV: misc_open()
+// finds the minor deregistered, or the module going and its fops
+// unobtainable) or after it is gone (ENOENT: devtmpfs removed the node).
+// Counts it; false for any other errno.
 bool device_gone(int err)
 {
-	// open() of /dev/memfd while the module unloads (ENODEV: the misc
-	// device is being deregistered or its module is going; ENXIO: no
-	// such device behind the node) or after (ENOENT: the node is gone)
-	return err == ENOENT || err == ENODEV || err == ENXIO;
+	if (err == ENOENT)
+		count.create_enoent++;
+	else if (err == ENODEV)
+		count.create_enodev++;
+	else
+		return false;
+	return true;
 }
 
 const unsigned kCreateFlags[] = {
@@ -243,9 +251,7 @@ void ioctl_creator(unsigned seed)
 		}
 		const int dev = lifetime::open_device();
 		if (dev < 0) {
-			if (device_gone(errno))
-				count.create_device_gone++;
-			else
+			if (!device_gone(errno))
 				fail("open /dev/memfd", errno);
 			creators_busy--;
 			sched_yield();
@@ -386,7 +392,7 @@ void lib_creator(unsigned seed)
 				std::memcpy(&err, buf + 1, sizeof(int));
 				// the library reports a missing device as ENODEV
 				if (err == ENODEV)
-					count.create_device_gone++;
+					device_gone(err);
 				else if (err >= 2000)
 					fail("memfd_compat_add_seals(SHRINK|EXEC) in a child",
 					     err - 2000);
@@ -948,8 +954,8 @@ int storm(double seconds)
 	std::printf(
 		"storm: rmmod tried %ld, succeeded %ld, insmod %ld; drains %ld, %ld "
 		"with an unload\n"
-		"storm: creates %ld (ioctl %ld, library %ld in %ld processes), %ld "
-		"refused with the device gone\n"
+		"storm: creates %ld (ioctl %ld, library %ld in %ld processes); "
+		"refused with the device gone: %ld ENOENT, %ld ENODEV\n"
 		"storm: reopens %ld held + %ld racing (%ld ENOENT); chmods %ld held + "
 		"%ld racing (%ld ENOENT, %ld EPERM under F_SEAL_EXEC)\n"
 		"storm: mmaps %ld (%ld outliving their fd, %ld EPERM under a write "
@@ -960,7 +966,7 @@ int storm(double seconds)
 		count.drains.load(), count.drains_unloaded.load(),
 		count.creates_ioctl + count.creates_lib, count.creates_ioctl.load(),
 		count.creates_lib.load(), count.lib_children.load(),
-		count.create_device_gone.load(), count.reopens.load(),
+		count.create_enoent.load(), count.create_enodev.load(), count.reopens.load(),
 		count.reopens_raced.load(), count.reopen_enoent.load(),
 		count.chmods.load(), count.chmods_raced.load(), count.chmod_enoent.load(),
 		count.chmod_eperm.load(), count.mmaps.load(), count.mmaps_after_close.load(),
