@@ -8,6 +8,35 @@
 namespace guest
 {
 
+namespace
+{
+
+// Marks the start of each test in the kernel log, at KERN_INFO (the ring
+// buffer, not the console), so that a kernel report there names the test
+// that caused it (scripts/vm-run). Registered before main() in every
+// binary that links this file.
+class KmsgMarker : public ::testing::EmptyTestEventListener
+{
+	static void mark(const char *what, const ::testing::TestInfo &t)
+	{
+		const int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		const std::string line = std::string("<6>memfd-test: ") + what + " " +
+		                         t.test_suite_name() + "." + t.name() + "\n";
+		(void)!write(fd, line.data(), line.size());
+		close(fd);
+	}
+	void OnTestStart(const ::testing::TestInfo &t) override { mark("start", t); }
+};
+
+const bool kmsg_marker_registered = [] {
+	::testing::UnitTest::GetInstance()->listeners().Append(new KmsgMarker);
+	return true;
+}();
+
+} // namespace
+
 bool native_has_seal_exec()
 {
 	static const bool has = [] {
