@@ -84,16 +84,16 @@ def scan_table(loaded):
     return lines
 
 
-TARGETS = {"create_close": 1.10, "create_seal_close": 1.10,
-           "seal_write_scan": 1.10, "write": 1 / 0.98, "read": 1 / 0.98,
-           "page_faults": 1 / 0.98}
+# The targets of the issue that put seals in the kernel's field (through
+# the library, icount): data paths 1.00 +-0.01, create+close 1.04,
+# create+ftruncate+seal+close 1.05. A benchmark "NAME/ARGS" takes NAME's.
+TARGETS = {"create_close": 1.04, "create_seal_close": 1.05,
+           "seal_write_scan": 1.01, "write": 1.01, "read": 1.01,
+           "page_faults_8MiB": 1.01}
 
 
 def target(name):
-    for prefix, t in TARGETS.items():
-        if name.startswith(prefix):
-            return t
-    return None
+    return TARGETS.get(name.split("/")[0])
 
 
 def main():
