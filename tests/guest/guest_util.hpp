@@ -38,6 +38,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fd_passing.hpp"
+
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
@@ -372,10 +374,6 @@ protected:
 	}
 };
 
-// Passes one descriptor over a unix socket (SCM_RIGHTS); recv_fd sets
-// O_CLOEXEC on the received descriptor. -1 on error.
-int send_fd(int sock, int fd);
-int recv_fd(int sock);
 
 // Feature probes of the running kernel's native memfd.
 bool native_has_seal_exec();

@@ -9,6 +9,8 @@
 
 #include <memfd_compat/uapi.h>
 
+#include "../fd_passing.hpp"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -171,46 +173,8 @@ inline void drop_caches()
 	std::ofstream("/proc/sys/vm/drop_caches") << "2\n";
 }
 
-// Passes one descriptor over a UNIX socket (SCM_RIGHTS) with a one-byte
-// message: 0, or -1 with errno.
-inline int send_fd(int sock, int fd)
-{
-	char byte = 'F';
-	iovec iov{&byte, 1};
-	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl;
-	msg.msg_controllen = sizeof(ctl);
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-// Receives what send_fd() sent, O_CLOEXEC: the descriptor, or -1.
-inline int recv_fd(int sock)
-{
-	char byte = 0;
-	iovec iov{&byte, 1};
-	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl;
-	msg.msg_controllen = sizeof(ctl);
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c == nullptr || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
+using guest::recv_fd;
+using guest::send_fd;
 
 // pread of @len bytes at @off as a string ("" on error).
 inline std::string pread_str(int fd, std::size_t len, off_t off)
