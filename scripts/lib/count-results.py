@@ -27,6 +27,10 @@ def count_gtest(path):
         for test in suite.get("testsuite", []):
             if test.get("failures"):
                 failed += 1
+                first = test["failures"][0].get("failure", "").strip()
+                first = " | ".join(first.splitlines()[:3])
+                print(f"FAILED {suite.get('name')}.{test.get('name')}: {first}",
+                      file=sys.stderr)
             elif test.get("result") == "SKIPPED" or test.get("status") == "NOTRUN":
                 skipped += 1
             else:
