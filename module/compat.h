@@ -10,6 +10,7 @@
 #include <linux/version.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/hugetlb.h>
 #include <linux/pid_namespace.h>
@@ -48,32 +49,61 @@ static inline int memfd_kernel_noexec_scope(void)
 #endif
 
 /*
- * Whether a page cache folio has references beyond the page cache's own
- * and one per page table mapping, i.e. pins. 6.1 computes folio_mapcount()
- * out of line and does not export it; for a file folio it is the sum of
- * the per-page map counts (the entire-folio count is folded into each),
- * except for hugetlb, whose folio is mapped as a whole and held by the page
- * cache with one reference. From 6.2 the page cache holds one reference
- * per page for every folio, and folio_mapcount() counts hugetlb's too.
+ * References a page cache folio has beyond the page cache's own and one
+ * per page table mapping, i.e. pins (0 if none). 6.1 computes
+ * folio_mapcount() out of line and does not export it; for a file folio
+ * it is the sum of the per-page map counts (the entire-folio count is
+ * folded into each), except for hugetlb, whose folio is mapped as a whole
+ * and held by the page cache with one reference. From 6.2 the page cache
+ * holds one reference per page for every folio, and folio_mapcount()
+ * counts hugetlb's too.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-static inline bool memfd_folio_has_extra_refs(struct folio *folio)
+static inline long memfd_folio_extra_refs(struct folio *folio)
 {
 	long i, nr = folio_nr_pages(folio);
-	int count = 0;
+	long count = 0;
 
 	if (folio_test_hugetlb(folio))
 		return folio_ref_count(folio) -
-		       folio_entire_mapcount(folio) != 1;
+		       folio_entire_mapcount(folio) - 1;
 	for (i = 0; i < nr; i++)
 		count += atomic_read(&folio_page(folio, i)->_mapcount) + 1;
-	return folio_ref_count(folio) - count != nr;
+	return folio_ref_count(folio) - count - nr;
 }
 #else
+static inline long memfd_folio_extra_refs(struct folio *folio)
+{
+	return folio_ref_count(folio) - folio_mapcount(folio) -
+	       folio_nr_pages(folio);
+}
+#endif
+
 static inline bool memfd_folio_has_extra_refs(struct folio *folio)
 {
-	return folio_ref_count(folio) - folio_mapcount(folio) !=
-	       folio_nr_pages(folio);
+	return memfd_folio_extra_refs(folio) != 0;
+}
+
+/*
+ * Puts @new, a locked order-0 folio not yet in any mapping, in the page
+ * cache in place of @old (locked, order 0): the xarray entry, NR_FILE_PAGES
+ * and NR_SHMEM, and a memcg charge for @new (both stay charged until @old
+ * is freed). The page cache's reference moves from @old to @new. 6.1's
+ * call takes pages, 6.12's folios (neither handles a large folio: one
+ * xarray slot, one reference, no THP counters). Between them only the
+ * 6.6 cut of memfd_tmpfile_open() matters: 6.3 to 6.5 do not build.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+static inline void memfd_replace_cache_folio(struct folio *old,
+					     struct folio *new)
+{
+	replace_page_cache_folio(old, new);
+}
+#else
+static inline void memfd_replace_cache_folio(struct folio *old,
+					     struct folio *new)
+{
+	replace_page_cache_page(&old->page, &new->page);
 }
 #endif
 

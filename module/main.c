@@ -7,7 +7,8 @@
  *
  * This file: the misc device, its QUERY and CREATE ioctls, the noexec
  * policy, module init and exit. seals.c: ADD_SEALS; pins.c: the pinned-page
- * check; exec_seal.c: F_SEAL_EXEC where the kernel lacks it.
+ * check; isolate.c: pinned pages replaced by copies (an ADD_SEALS flag);
+ * exec_seal.c: F_SEAL_EXEC where the kernel lacks it.
  */
 
 #include <linux/file.h>
@@ -208,6 +209,7 @@ static long memfd_dev_query(struct memfd_compat_info __user *uinfo)
 		.supported_flags = memfd_supported_flags(),
 		.supported_seals = MEMFD_ALL_SEALS,
 		.fcntl_seals = MEMFD_FCNTL_SEALS,
+		.seal_flags = MEMFD_SEAL_FLAGS,
 	};
 
 	if (copy_to_user(uinfo, &info, sizeof(info)))

@@ -15,7 +15,21 @@
  *                        as in the kernel's F_ADD_SEALS; shmem's write,
  *                        fallocate and ->setattr (which the VFS calls with
  *                        it held) read it under it
+ *     folio lock         isolate.c, one folio at a time: excludes faults
+ *                        and fault-around mapping it, reclaim, migration
+ *                        and khugepaged taking it, while it is replaced
+ *       mapping->i_mmap_rwsem  (read) unmap_mapping_pages() in isolate.c
+ *         page table locks     inside the unmap
+ *       i_pages xa_lock  the replacement's xarray store, inside
+ *                        replace_page_cache_{page,folio}()
  *     i_pages xa_lock    pins.c's scan, briefly, nothing nested inside
+ *                        (taken again without any folio lock held)
+ *
+ * This is the kernel's own order (mm/rmap.c: i_rwsem, folio lock,
+ * i_mmap_rwsem, page table lock; mm/filemap.c: folio lock, i_pages lock),
+ * as truncate takes it. The spare folio is allocated before any folio
+ * lock is taken. Why no pin of before the seal escapes isolate.c's scan,
+ * and why none can be taken during it, is written at its top.
  *
  * ->mmap holds no i_rwsem; a write seal excludes writable shared mappings
  * through the mapping's i_mmap_writable count (mapping_deny_writable()),
@@ -37,6 +51,9 @@
 
 #define MEMFD_WRITE_SEALS (MEMFD_COMPAT_SEAL_WRITE | \
 			   MEMFD_COMPAT_SEAL_FUTURE_WRITE)
+
+/* Flags of the ADD_SEALS ioctl */
+#define MEMFD_SEAL_FLAGS MEMFD_COMPAT_SEAL_ISOLATE_PINS
 
 /* The seals the running kernel's own fcntl(F_ADD_SEALS) accepts. */
 #define MEMFD_FCNTL_SEALS (MEMFD_KERNEL_HAS_SEAL_EXEC ? MEMFD_ALL_SEALS : \
@@ -60,6 +77,11 @@ long memfd_dev_add_seals(struct memfd_compat_seal_args __user *uargs);
 int memfd_pins_init(void);
 void memfd_pins_exit(void);
 int memfd_wait_for_pins(struct address_space *mapping);
+void memfd_lru_add_drain_all(void);
+pgoff_t memfd_find_pinned(struct address_space *mapping, pgoff_t start);
+
+/* isolate.c */
+int memfd_isolate_pins(struct address_space *mapping);
 
 /* hugetlb.c */
 int memfd_hugetlb_init(void);

@@ -40,7 +40,7 @@ static void memfd_drain_local(struct work_struct *work)
  * reference each. lru_add_drain_all() is not exported, so drain every
  * CPU's batches from a work item bound to it.
  */
-static void memfd_lru_add_drain_all(void)
+void memfd_lru_add_drain_all(void)
 {
 	int cpu;
 
@@ -61,7 +61,7 @@ static void memfd_lru_add_drain_all(void)
  * ULONG_MAX. The xarray lock keeps the folios in the page cache while we
  * look; it is dropped every MEMFD_PIN_SCAN_BATCH entries.
  */
-static pgoff_t memfd_find_pinned(struct address_space *mapping, pgoff_t start)
+pgoff_t memfd_find_pinned(struct address_space *mapping, pgoff_t start)
 {
 	XA_STATE(xas, &mapping->i_pages, start);
 	pgoff_t found = ULONG_MAX;

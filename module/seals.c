@@ -4,7 +4,9 @@
  * file that args.fd names, with the same errors, writing the same field
  * (memfd_inode_seals()) under the same lock (i_rwsem). It exists for
  * the seals the running kernel's fcntl does not accept (F_SEAL_EXEC before
- * 6.3); the library sends every other seal through fcntl itself.
+ * 6.3); the library sends every other seal through fcntl itself. Its one
+ * flag, MEMFD_COMPAT_SEAL_ISOLATE_PINS, makes a write seal replace pinned
+ * pages by copies (isolate.c) instead of waiting for them (pins.c).
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -22,7 +24,8 @@ static unsigned int memfd_sealable(struct file *file)
 	return MEMFD_FCNTL_SEALS;
 }
 
-static int memfd_add_seals_locked(struct file *file, unsigned int seals)
+static int memfd_add_seals_locked(struct file *file, unsigned int seals,
+				  unsigned int flags)
 {
 	struct inode *inode = file_inode(file);
 	unsigned int *file_seals = memfd_inode_seals(inode);
@@ -46,7 +49,10 @@ static int memfd_add_seals_locked(struct file *file, unsigned int seals)
 		ret = mapping_deny_writable(file->f_mapping);
 		if (ret)
 			return ret;
-		ret = memfd_wait_for_pins(file->f_mapping);
+		if (flags & MEMFD_COMPAT_SEAL_ISOLATE_PINS)
+			ret = memfd_isolate_pins(file->f_mapping);
+		else
+			ret = memfd_wait_for_pins(file->f_mapping);
 		if (ret) {
 			mapping_allow_writable(file->f_mapping);
 			return ret;
@@ -57,8 +63,13 @@ static int memfd_add_seals_locked(struct file *file, unsigned int seals)
 	return 0;
 }
 
-/* The checks of fcntl(F_ADD_SEALS), in its order. */
-static int memfd_add_seals(struct file *file, unsigned int seals)
+/*
+ * The checks of fcntl(F_ADD_SEALS), in its order, then the flags': a
+ * hugetlb memfd has only huge folios, which are not isolated, so it
+ * refuses the flag rather than silently waiting.
+ */
+static int memfd_add_seals(struct file *file, unsigned int seals,
+			   unsigned int flags)
 {
 	struct inode *inode = file_inode(file);
 	int ret;
@@ -71,9 +82,12 @@ static int memfd_add_seals(struct file *file, unsigned int seals)
 		return -EINVAL;
 	if (seals & ~memfd_sealable(file))
 		return -EINVAL;
+	if ((flags & MEMFD_COMPAT_SEAL_ISOLATE_PINS) &&
+	    memfd_is_hugetlb_file(file))
+		return -EOPNOTSUPP;
 
 	inode_lock(inode);
-	ret = memfd_add_seals_locked(file, seals);
+	ret = memfd_add_seals_locked(file, seals, flags);
 	inode_unlock(inode);
 	return ret;
 }
@@ -82,7 +96,7 @@ static int memfd_seal_args_valid(const struct memfd_compat_seal_args *args)
 {
 	int i;
 
-	if (args->flags)
+	if (args->flags & ~MEMFD_SEAL_FLAGS)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(args->reserved); i++)
 		if (args->reserved[i])
@@ -105,7 +119,7 @@ long memfd_dev_add_seals(struct memfd_compat_seal_args __user *uargs)
 	file = fget(args.fd);
 	if (!file)
 		return -EBADF;
-	ret = memfd_add_seals(file, args.seals);
+	ret = memfd_add_seals(file, args.seals, args.flags);
 	fput(file);
 	return ret;
 }

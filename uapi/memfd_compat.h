@@ -48,6 +48,21 @@
 #define MEMFD_COMPAT_SEAL_FUTURE_WRITE	0x0010U
 #define MEMFD_COMPAT_SEAL_EXEC		0x0020U
 
+/*
+ * Flags of MEMFD_COMPAT_IOC_ADD_SEALS (struct memfd_compat_seal_args.flags;
+ * QUERY lists them in memfd_compat_info.seal_flags).
+ *
+ * MEMFD_COMPAT_SEAL_ISOLATE_PINS: a write seal that no pin can block.
+ * Where F_SEAL_WRITE would wait for pinned pages (O_DIRECT, AIO, io_uring
+ * fixed buffers, vmsplice) and then fail with EBUSY, each pinned page is
+ * replaced in the file by a copy at once; the pinner keeps the old page,
+ * which is no longer the file's. A pinned transparent huge page is not
+ * copied: for it the seal waits as without the flag (then EBUSY). On a
+ * hugetlb memfd the flag fails with EOPNOTSUPP. Without F_SEAL_WRITE
+ * among the seals added, the flag changes nothing.
+ */
+#define MEMFD_COMPAT_SEAL_ISOLATE_PINS	0x0001U
+
 /* Longest name memfd_create() accepts, without the terminating NUL. */
 #define MEMFD_COMPAT_NAME_MAX		249
 
@@ -72,6 +87,9 @@ struct memfd_compat_create_args {
  * @supported_seals:	F_SEAL_* bits MEMFD_COMPAT_IOC_ADD_SEALS accepts
  * @fcntl_seals:	F_SEAL_* bits the running kernel's own
  *			fcntl(F_ADD_SEALS) accepts on a module memfd
+ * @seal_flags:		MEMFD_COMPAT_SEAL_* flags MEMFD_COMPAT_IOC_ADD_SEALS
+ *			accepts in memfd_compat_seal_args.flags (0 from
+ *			modules before the field existed: it was reserved)
  * @reserved:		zeroed by the module
  */
 struct memfd_compat_info {
@@ -79,7 +97,8 @@ struct memfd_compat_info {
 	__u32 supported_flags;
 	__u32 supported_seals;
 	__u32 fcntl_seals;
-	__u32 reserved[4];
+	__u32 seal_flags;
+	__u32 reserved[3];
 };
 
 /**
@@ -89,7 +108,7 @@ struct memfd_compat_info {
  *		except that F_SEAL_EXEC on a kernel whose fcntl lacks it
  *		needs a module memfd (else EINVAL, as that kernel's fcntl)
  * @seals:	F_SEAL_* bits to add
- * @flags:	must be zero, else EINVAL
+ * @flags:	0, or MEMFD_COMPAT_SEAL_ISOLATE_PINS; other bits EINVAL
  * @reserved:	must be zero, else EINVAL
  */
 struct memfd_compat_seal_args {

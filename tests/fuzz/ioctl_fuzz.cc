@@ -8,16 +8,19 @@
 //     (module and native memfds, some mapped writable, read-only and O_PATH
 //     re-opens, pipes, /dev/null, a tmpfs file, closed and absurd numbers),
 //     random seals, flags, reserved words and argument pointers. The
-//     result is checked exactly: a bad pointer EFAULT, nonzero flags or
+//     result is checked exactly: a bad pointer EFAULT, unknown flags or
 //     reserved EINVAL, else what fcntl(F_ADD_SEALS) gives on the same
 //     descriptor (compared where the call failed; for F_SEAL_EXEC on a
 //     module memfd of a kernel whose fcntl lacks it, fcntl with the seals
 //     the call amounts to: without it, plus the write seals it implies on
 //     an executable file). A failed call changes no seal; a successful one
 //     adds what it was asked to, and never F_SEAL_EXEC to a native memfd
-//     of such a kernel.
+//     of such a kernel. The one known flag, MEMFD_COMPAT_SEAL_ISOLATE_PINS,
+//     is fcntl too, except on a hugetlb memfd: EOPNOTSUPP, where fcntl's
+//     own checks before it (EPERM for a read-only descriptor, EINVAL) pass.
 //   - CREATE and QUERY with random arguments: success, or an errno of the
-//     documented set; QUERY's answer must be version 2 with zeroed reserved.
+//     documented set; QUERY's answer must be version 2, seal flags
+//     ISOLATE_PINS, with zeroed reserved.
 //   - API version 1's seal ioctls (_IO(0xBE, 2), _IO(0xBE, 3)) on the
 //     device and on memfds: always ENOTTY, changing nothing.
 //   - random command numbers on the device and on memfds: success or an
@@ -28,9 +31,11 @@
 #include <memfd_compat/uapi.h>
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -292,7 +297,7 @@ private:
 		bool bad_struct = false;
 		if (pick(8) == 0) {
 			args.flags = pick(2) ? 1U << pick(32) : static_cast<__u32>(rng_());
-			bad_struct |= args.flags != 0;
+			bad_struct |= (args.flags & ~MEMFD_COMPAT_SEAL_ISOLATE_PINS) != 0;
 		}
 		if (pick(8) == 0) {
 			args.reserved[pick(5)] = pick(2) ? 1U : static_cast<__u32>(rng_());
@@ -337,6 +342,10 @@ private:
 					 std::to_string(args.flags) + " ptr " +
 					 std::to_string(reinterpret_cast<std::uintptr_t>(where));
 		bool ok = true;
+		struct statfs sfs {};
+		const bool isolate_on_hugetlb =
+			(args.flags & MEMFD_COMPAT_SEAL_ISOLATE_PINS) && fd >= 0 &&
+			fstatfs(fd, &sfs) == 0 && sfs.f_type == HUGETLBFS_MAGIC;
 
 		if (bad_pointer) {
 			stats_.efault++;
@@ -348,6 +357,15 @@ private:
 			if (err != EINVAL)
 				ok = report(what.c_str(), std::string("want EINVAL, got ") +
 							  std::strerror(err));
+		} else if (isolate_on_hugetlb && ret == 0) {
+			ok = report(what.c_str(), "ISOLATE_PINS accepted on hugetlbfs");
+		} else if (isolate_on_hugetlb && err == EOPNOTSUPP) {
+			// only fcntl's checks that come first may fail otherwise
+			errno = 0;
+			const int by_fcntl = fcntl(fd, F_GETFL);
+			if (by_fcntl < 0 || (by_fcntl & O_ACCMODE) == O_RDONLY ||
+			    (args.seals & ~kAllSeals))
+				ok = report(what.c_str(), "EOPNOTSUPP before EPERM/EINVAL");
 		} else if (ret == 0) {
 			stats_.added++;
 			// (F_SEAL_EXEC on an executable file adds the write seals
@@ -530,6 +548,7 @@ private:
 		if (ret != 0)
 			return report("QUERY", std::strerror(errno));
 		if (info->api_version != MEMFD_COMPAT_API_VERSION ||
+		    info->seal_flags != MEMFD_COMPAT_SEAL_ISOLATE_PINS ||
 		    info->supported_seals != kAllSeals ||
 		    info->fcntl_seals != (fcntl_has_exec_ ? kAllSeals : kAllSeals & ~kSealExec))
 			return report("QUERY", "unexpected answer");

@@ -84,9 +84,17 @@ TEST_F(Query, Query_FcntlSeals_HoldOnModuleMemfds)
 TEST_F(Query, Query_ReservedZeroed)
 {
 	const memfd_compat_info info = query();
-	static_assert(sizeof(info.reserved) == 4 * sizeof(__u32));
+	static_assert(sizeof(info.reserved) == 3 * sizeof(__u32));
+	static_assert(sizeof(info) == 8 * sizeof(__u32), "ABI: the size of API 2");
 	for (unsigned r : info.reserved)
 		EXPECT_EQ(r, 0U);
+}
+
+// seal_flags (reserved before) lists the ADD_SEALS flags: exactly one.
+TEST_F(Query, Query_SealFlags_IsolatePins)
+{
+	EXPECT_EQ(query().seal_flags, MEMFD_COMPAT_SEAL_ISOLATE_PINS);
+	EXPECT_EQ(MEMFD_COMPAT_SEAL_ISOLATE_PINS, 0x1U);
 }
 
 TEST_F(Query, Query_SupportedFlagsAreAccepted)

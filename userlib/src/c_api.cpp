@@ -38,6 +38,11 @@ int memfd_compat_add_seals(int fd, unsigned int seals)
 	return to_libc(memfd_core_add_seals(fd, seals));
 }
 
+int memfd_compat_add_seals2(int fd, unsigned int seals, unsigned int flags)
+{
+	return to_libc(memfd_core_add_seals2(fd, seals, flags));
+}
+
 int memfd_compat_get_seals(int fd)
 {
 	return to_libc(memfd_core_get_seals(fd));

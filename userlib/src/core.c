@@ -247,6 +247,17 @@ int memfd_core_add_seals(int fd, unsigned int seals)
 	return ioc == -ENODEV || ioc == -EACCES ? (int)ret : ioc;
 }
 
+int memfd_core_add_seals2(int fd, unsigned int seals, unsigned int flags)
+{
+	struct memfd_compat_seal_args args;
+
+	memset(&args, 0, sizeof(args));
+	args.fd = fd;
+	args.seals = seals;
+	args.flags = flags;
+	return dev_ioctl(MEMFD_COMPAT_IOC_ADD_SEALS, &args);
+}
+
 int memfd_core_get_seals(int fd)
 {
 	return (int)memfd_core_syscall(SYS_fcntl, fd, F_GET_SEALS, 0);

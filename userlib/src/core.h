@@ -44,6 +44,8 @@ int memfd_core_device(void);
 
 int memfd_core_create(const char *name, unsigned int flags);
 int memfd_core_add_seals(int fd, unsigned int seals);
+/* always the ADD_SEALS ioctl, whatever the backend */
+int memfd_core_add_seals2(int fd, unsigned int seals, unsigned int flags);
 int memfd_core_get_seals(int fd);
 int memfd_core_query(struct memfd_compat_info *out);
 

@@ -77,6 +77,20 @@ void add_seals(int fd, seal s)
 	throw_if(ec, "memfd_compat::add_seals");
 }
 
+void add_seals(int fd, seal s, seal_flags f, std::error_code &ec) noexcept
+{
+	ec.clear();
+	if (memfd_compat_add_seals2(fd, to_underlying(s), to_underlying(f)) < 0)
+		ec = last_error();
+}
+
+void add_seals(int fd, seal s, seal_flags f)
+{
+	std::error_code ec;
+	add_seals(fd, s, f, ec);
+	throw_if(ec, "memfd_compat::add_seals");
+}
+
 seal get_seals(int fd, std::error_code &ec) noexcept
 {
 	ec.clear();

@@ -76,6 +76,25 @@ MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
 MEMFD_COMPAT_API int memfd_compat_add_seals(int fd, unsigned int seals);
 
 /*
+ * memfd_compat_add_seals() with flags, always through the module's
+ * ADD_SEALS ioctl on /dev/memfd (whatever the backend; @fd may be a module
+ * or a native memfd): returns 0, or -1 with errno. @flags is 0 or
+ * MEMFD_COMPAT_SEAL_ISOLATE_PINS: F_SEAL_WRITE then never waits for pinned
+ * pages (io_uring fixed buffers, vmsplice, O_DIRECT in flight) nor fails
+ * with EBUSY for them; each pinned page is replaced in the file by a copy,
+ * and the pinner's later writes reach only its own old page. A pinned
+ * transparent huge page is not copied: for it the call waits about 150 ms
+ * as without the flag, then fails with EBUSY. Errors: those of
+ * memfd_compat_add_seals(); EINVAL for an unknown flag; EOPNOTSUPP for
+ * the flag on an MFD_HUGETLB memfd; ENODEV without /dev/memfd (EACCES if
+ * it may not be opened); ENOMEM if the copies cannot be allocated. A
+ * module too old for a flag fails with EINVAL; memfd_compat_query() lists
+ * the flags it takes in seal_flags. Since version 1.1 of the library.
+ */
+MEMFD_COMPAT_API int memfd_compat_add_seals2(int fd, unsigned int seals,
+                                             unsigned int flags);
+
+/*
  * Like fcntl(fd, F_GET_SEALS), which it is: returns the seals, or -1 with
  * errno. Any program sees the same seals with plain fcntl().
  */

@@ -42,8 +42,17 @@ enum class flags : unsigned {
 	exec = MEMFD_COMPAT_MFD_EXEC,
 };
 
+// Flags of add_seals(); the values are MEMFD_COMPAT_SEAL_* of the uapi.
+enum class seal_flags : unsigned {
+	none = 0,
+	// F_SEAL_WRITE replaces pinned pages by copies instead of waiting
+	// for them (see memfd_compat_add_seals2())
+	isolate_pins = MEMFD_COMPAT_SEAL_ISOLATE_PINS,
+};
+
 template <typename E>
-concept bitmask_enum = std::is_same_v<E, seal> || std::is_same_v<E, flags>;
+concept bitmask_enum = std::is_same_v<E, seal> || std::is_same_v<E, flags> ||
+                       std::is_same_v<E, seal_flags>;
 
 template <bitmask_enum E> constexpr auto to_underlying(E e) noexcept
 {
@@ -141,6 +150,20 @@ inline void add_seals(const memfd &m, seal s, std::error_code &ec) noexcept
 inline void add_seals(const memfd &m, seal s)
 {
 	add_seals(m.get(), s);
+}
+
+// memfd_compat_add_seals2(): always through /dev/memfd, with @f.
+MEMFD_COMPAT_API void add_seals(int fd, seal s, seal_flags f,
+                                std::error_code &ec) noexcept;
+MEMFD_COMPAT_API void add_seals(int fd, seal s, seal_flags f);
+inline void add_seals(const memfd &m, seal s, seal_flags f,
+                      std::error_code &ec) noexcept
+{
+	add_seals(m.get(), s, f, ec);
+}
+inline void add_seals(const memfd &m, seal s, seal_flags f)
+{
+	add_seals(m.get(), s, f);
 }
 
 // On error the noexcept overload returns seal::none and sets @ec.
