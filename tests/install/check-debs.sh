@@ -115,7 +115,9 @@ do_install() {
 	[[ $flags == *-lmemfd-compat* ]] || fail "pkg-config --libs memfd-compat: $flags"
 	ok "pkg-config --cflags --libs memfd-compat: $flags"
 
-	tmp=$(mktemp -d)
+	tmp=$MEMFD_ROOT/build/check-debs.tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
 	cat >"$tmp/t.c" <<-'EOF'
 		#include <memfd_compat/memfd_compat.h>
 		#include <unistd.h>
@@ -132,8 +134,13 @@ do_install() {
 	[[ -n $lib && $(realpath "$lib") == $(realpath "$libdir/libmemfd-compat.so.1") ]] ||
 		fail "test program not linked to $libdir/libmemfd-compat.so.1 (ldd: ${lib:-none})"
 	MEMFD_COMPAT_BACKEND=native "$tmp/t" || fail "test program (native backend) exited $?"
-	rm -rf "$tmp"
 	ok "C program using memfd_compat_create builds, links and runs (native backend)"
+
+	{ cmake -S "$MEMFD_ROOT/tests/install/consumer" -B "$tmp/consumer" &&
+		cmake --build "$tmp/consumer"; } >>"$log" 2>&1 ||
+		fail "find_package(memfd-compat) consumer (tests/install/consumer) does not build (log: $log)"
+	rm -rf "$tmp"
+	ok "find_package(memfd-compat) consumer builds (tests/install/consumer)"
 
 	LD_PRELOAD=$libdir/memfd-compat/libmemfd-preload.so true ||
 		fail "LD_PRELOAD=$libdir/memfd-compat/libmemfd-preload.so true"
