@@ -2,6 +2,7 @@
 #include "guest_util.hpp"
 
 #include <dirent.h>
+#include <grp.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -93,6 +94,44 @@ TEST_F(Library, Create_AutoBackendWithDevice_UsesModule)
 	owned_fd m{memfd_compat_create("auto", MFD_CLOEXEC)};
 	ASSERT_TRUE(m);
 	EXPECT_TRUE(is_module_memfd(m.get()));
+}
+
+// A device the administrator gave to a group (mode 0660, or here 0600):
+// outside it, the module backend reports EACCES and "auto" uses the
+// native call, as without the module. The child drops to nobody and
+// closes the descriptor it inherited, so the library must open the
+// device again, as a fresh process of that user would.
+TEST_F(Library, RestrictedDevice_ModuleRefusesWithEacces_AutoUsesNative)
+{
+	struct stat st = {};
+	ASSERT_EQ(stat(MEMFD_COMPAT_DEVICE, &st), 0);
+	ASSERT_EQ(chmod(MEMFD_COMPAT_DEVICE, 0600), 0);
+	const int rc = run_in_child([] {
+		if (setgroups(0, nullptr) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			return 10;
+		for (int fd : device_fds())
+			close(fd);
+		memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_MODULE);
+		errno = 0;
+		if (memfd_compat_create("denied", MFD_CLOEXEC) != -1 ||
+		    errno != EACCES)
+			return 11;
+		memfd_compat_set_backend(MEMFD_COMPAT_BACKEND_AUTO);
+		if (memfd_compat_get_backend() != MEMFD_COMPAT_BACKEND_NATIVE)
+			return 12;
+		const int fd = memfd_compat_create("fallback", MFD_CLOEXEC);
+		if (fd < 0)
+			return 13;
+		if (count_device_fds() != 0)
+			return 14; /* the device was opened after all */
+		close(fd);
+		return 0;
+	});
+	ASSERT_EQ(chmod(MEMFD_COMPAT_DEVICE, st.st_mode & 07777), 0);
+	EXPECT_EQ(rc, 0) << "10: could not drop privileges, 11: module backend "
+			    "did not give EACCES, 12: auto did not resolve to "
+			    "native, 13: native create failed, 14: device opened";
 }
 
 TEST_F(Library, Create_ErrnosComeFromModule)

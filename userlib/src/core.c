@@ -181,9 +181,16 @@ static int resolve(int *dev)
 	if (b < 0 || b == MEMFD_CORE_NATIVE)
 		return b;
 	*dev = memfd_core_device();
-	/* "auto": the module if /dev/memfd exists, else the native call */
+	/*
+	 * "auto": the module if this process may use /dev/memfd, else the
+	 * native call. A device the administrator restricted (a udev rule
+	 * giving it to a group) counts as absent for those outside: they get
+	 * what the kernel offers, as they would without the module. The
+	 * refused open is not remembered, so it is tried at each create.
+	 */
 	if (b == MEMFD_CORE_AUTO)
-		return *dev == -ENODEV ? MEMFD_CORE_NATIVE : MEMFD_CORE_MODULE;
+		return *dev == -ENODEV || *dev == -EACCES || *dev == -EPERM ?
+			       MEMFD_CORE_NATIVE : MEMFD_CORE_MODULE;
 	return b;
 }
 

@@ -15,8 +15,11 @@
  *                  back to the native call);
  *        "native"  always use the memfd_create() system call;
  *        "auto"    (also: unset or empty) use the module if /dev/memfd
- *                  exists, else the native call. The probe is made once
- *                  per process. The module is preferred even where the
+ *                  exists and this process may open it, else the native
+ *                  call: a device restricted to a group (see the README's
+ *                  security section) counts as absent for everyone
+ *                  outside the group. An absent device is probed once per
+ *                  process. The module is preferred even where the
  *                  kernel could serve a call itself, so that every memfd
  *                  of the process follows the same (newest) semantics;
  *        anything else: memfd_compat_create() fails with EINVAL.
@@ -57,7 +60,8 @@ enum memfd_compat_backend {
  * @name must not be NULL (EFAULT). Flags are passed through unchanged to
  * the backend, which rejects what it does not support (EINVAL); no flag is
  * ever dropped. Extra errno values: ENODEV when the module backend is
- * selected and /dev/memfd does not exist; EINVAL when
+ * selected and /dev/memfd does not exist; EACCES when it is selected and
+ * the device's mode or group keeps this process out; EINVAL when
  * MEMFD_COMPAT_BACKEND holds an unknown value.
  */
 MEMFD_COMPAT_API int memfd_compat_create(const char *name, unsigned int flags);
