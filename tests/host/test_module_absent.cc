@@ -47,6 +47,27 @@ TEST_F(ModuleAbsent, Create_ModuleBackend_ENODEV)
 	EXPECT_EQ(errno, ENODEV);
 }
 
+// memfd_compat_add_seals2() is the module's ioctl whatever the backend:
+// without the device it fails with ENODEV, and seals nothing natively.
+TEST_F(ModuleAbsent, AddSeals2_AnyBackend_ENODEV)
+{
+	for (int b : {MEMFD_COMPAT_BACKEND_AUTO, MEMFD_COMPAT_BACKEND_NATIVE,
+	              MEMFD_COMPAT_BACKEND_MODULE}) {
+		BackendGuard g{b};
+		const int fd = static_cast<int>(
+		        syscall(SYS_memfd_create, "x",
+		                MEMFD_COMPAT_MFD_CLOEXEC | MEMFD_COMPAT_MFD_ALLOW_SEALING));
+		ASSERT_GE(fd, 0);
+		errno = 0;
+		EXPECT_EQ(memfd_compat_add_seals2(fd, F_SEAL_GROW,
+		                                  MEMFD_COMPAT_SEAL_ISOLATE_PINS),
+		          -1);
+		EXPECT_EQ(errno, ENODEV) << "backend " << b;
+		EXPECT_EQ(fcntl(fd, F_GET_SEALS), 0);
+		close(fd);
+	}
+}
+
 TEST_F(ModuleAbsent, Create_ModuleBackend_DoesNotFallBackNorLeakFds)
 {
 	BackendGuard g{MEMFD_COMPAT_BACKEND_MODULE};
