@@ -11,10 +11,11 @@ namespace guest
 namespace
 {
 
-// Marks the start of each test in the kernel log, at KERN_INFO (the ring
-// buffer, not the console), so that a kernel report there names the test
-// that caused it (scripts/vm-run). Registered before main() in every
-// binary that links this file.
+// Marks the start of each test in the kernel log, at KERN_NOTICE, which the
+// test guests put on the console as it happens (scripts/vm-run: loglevel=6),
+// so that a kernel report names the test that caused it even when
+// panic_on_warn stops the guest before it can dump its log. Registered
+// before main() in every binary that links this file.
 class KmsgMarker : public ::testing::EmptyTestEventListener
 {
 	static void mark(const char *what, const ::testing::TestInfo &t)
@@ -22,7 +23,7 @@ class KmsgMarker : public ::testing::EmptyTestEventListener
 		const int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			return;
-		const std::string line = std::string("<6>memfd-test: ") + what + " " +
+		const std::string line = std::string("<5>memfd-test: ") + what + " " +
 		                         t.test_suite_name() + "." + t.name() + "\n";
 		(void)!write(fd, line.data(), line.size());
 		close(fd);
