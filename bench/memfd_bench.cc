@@ -3,7 +3,11 @@
 // (memfd_compat_create, memfd_compat_add_seals/get_seals), the native
 // memfd through glibc (memfd_create, fcntl).
 // Every benchmark is registered twice, ".../module" and ".../native";
-// scripts/bench turns the pairs into module/native ratios. Two controls,
+// scripts/bench turns the pairs into module/native ratios. One pair,
+// seal_isolate_pins, compares two module seals instead: ".../module" is
+// the isolating seal (memfd_compat_add_seals2 with
+// MEMFD_COMPAT_SEAL_ISOLATE_PINS), ".../native" the kernel's waiting one
+// (fcntl), on the same kind of file with the same pins. Two controls,
 // "aa_*", run the native side twice (".../native" and ".../native_b"):
 // their ratio shows how far two identical runs differ in this guest.
 #include <memfd_compat/memfd_compat.h>
@@ -11,10 +15,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -117,6 +123,53 @@ void BM_SealWriteScan(benchmark::State &s, Backend b)
 		s.ResumeTiming();
 	}
 	s.counters["pages"] = static_cast<double>(size / 4096);
+}
+
+// F_SEAL_WRITE on a 256 MiB file with Args pages pinned (vmsplice into a
+// pipe, spread over the file): the module side seals isolating the pins,
+// the native side is the kernel's fcntl seal on a native memfd, which
+// waits about 150 ms for them and fails with EBUSY (with no pins both
+// succeed at once; the ratio is then the isolating seal's overhead).
+void BM_SealIsolatePins(benchmark::State &s, Backend b)
+{
+	constexpr std::size_t kSize = std::size_t{256} << 20, kPage = 4096;
+	const auto pins = static_cast<std::size_t>(s.range(0));
+	for (auto _ : s) {
+		s.PauseTiming();
+		const int fd = checked_create(s, b);
+		fill(fd, kSize);
+		int pfd[2] = {-1, -1};
+		if (pins) {
+			if (pipe(pfd) != 0)
+				s.SkipWithError("pipe");
+			fcntl(pfd[1], F_SETPIPE_SZ, static_cast<int>(pins * kPage));
+			char *p = static_cast<char *>(mmap(nullptr, kSize,
+				PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+			if (p == MAP_FAILED)
+				s.SkipWithError("mmap");
+			for (std::size_t i = 0; i < pins; i++) {
+				iovec iov{p + i * (kSize / pins), kPage};
+				if (vmsplice(pfd[1], &iov, 1, 0) != static_cast<ssize_t>(kPage))
+					s.SkipWithError("vmsplice");
+			}
+			munmap(p, kSize);
+		}
+		s.ResumeTiming();
+		const int ret = b == kModule
+			? memfd_compat_add_seals2(fd, kSealWrite,
+						  MEMFD_COMPAT_SEAL_ISOLATE_PINS)
+			: fcntl(fd, F_ADD_SEALS, kSealWrite);
+		s.PauseTiming();
+		if (ret != 0 && (b == kModule || !pins || errno != EBUSY))
+			s.SkipWithError("seal failed");
+		if (pins) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		close(fd);
+		s.ResumeTiming();
+	}
+	s.counters["pins"] = static_cast<double>(pins);
 }
 
 // Args: request size in bytes. Writes and reads cycle over 16 MiB.
@@ -278,6 +331,11 @@ int main(int argc, char **argv)
 	     {std::pair{1, 40}, std::pair{16, 10}, std::pair{256, 3}})
 		pair("seal_write_scan", BM_SealWriteScan, [=](B *x) {
 			x->ArgName("MiB")->Arg(mib)->Iterations(iterations)
+				->UseRealTime()->Unit(benchmark::kMillisecond);
+		});
+	if (info.seal_flags & MEMFD_COMPAT_SEAL_ISOLATE_PINS)
+		pair("seal_isolate_pins", BM_SealIsolatePins, [](B *x) {
+			x->ArgName("pins")->Arg(0)->Arg(1)->Arg(64)->Iterations(2)
 				->UseRealTime()->Unit(benchmark::kMillisecond);
 		});
 	pair("write", BM_Write, [](B *x) {
