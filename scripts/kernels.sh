@@ -129,6 +129,16 @@ kernel_headers_dir() {
 	echo "/usr/src/linux-headers-$1"
 }
 
+# unpack_ko SRC DST: copy a kernel module, decompressing .ko.xz / .ko.zst.
+unpack_ko() {
+	case $1 in
+	*.ko.xz) xz -dc "$1" >"$2" ;;
+	*.ko.zst) zstd -qdc "$1" >"$2" ;;
+	*.ko) cp "$1" "$2" ;;
+	*) die "unpack_ko: $1 is not a kernel module" ;;
+	esac
+}
+
 # cmake_configure: the project's own CMake build in build/cmake, with
 # warnings as errors (users' builds leave them off).
 cmake_configure() {

@@ -20,7 +20,9 @@
 #
 # With HOST_ROOT the script runs twice: first from the initramfs (stage 1:
 # mount the host root, switch_root into it), then, as "init stage2", from
-# /run/vm-run inside the new root with busybox copied alongside.
+# /run/vm-run inside the new root, under the installed /bin/sh, with
+# busybox copied alongside for what the installed system has no stand-in
+# for without systemd (poweroff -f).
 
 VM=/run/vm-run # stage 2's home in the new root (a tmpfs)
 OUT=/dev/ttyS1
@@ -70,7 +72,10 @@ switch_to_host_root() {
 	cp /init /etc/vm-run.plan /etc/cmd /bin/busybox /newroot$VM/
 	cp -a /.tmpseed /newroot$VM/tmpseed
 	umount /proc /sys /dev 2>/dev/null
-	exec switch_root /newroot $VM/busybox sh $VM/init stage2
+	# Stage 2 runs under the installed system's /bin/sh, so that its
+	# commands and CMD's are the installed system's, not busybox applets
+	# (Debian's static busybox runs its own applets before any in PATH).
+	exec switch_root /newroot /bin/sh $VM/init stage2
 	setup_failed 'switch_root failed'
 }
 
@@ -86,11 +91,11 @@ start_installed_system() {
 	udevadm trigger --action=add --type=subsystems >/dev/null 2>&1
 	udevadm trigger --action=add --type=devices >/dev/null 2>&1
 	udevadm settle --timeout=60
-	/lib/systemd/systemd-modules-load ||
-		setup_failed 'systemd-modules-load failed'
+	log=$(/lib/systemd/systemd-modules-load 2>&1) ||
+		setup_failed "systemd-modules-load failed: $log"
 	udevadm settle --timeout=60
-	[ -c /dev/memfd ] ||
-		setup_failed '/dev/memfd missing after systemd-modules-load'
+	[ -c /dev/memfd ] || setup_failed "/dev/memfd missing after" \
+		"systemd-modules-load ($log); modinfo: $(modinfo -n memfd_compat 2>&1)"
 }
 
 if [ "$1" = stage2 ]; then
