@@ -3,11 +3,13 @@
 # scripts/build-debs made on this machine, check what they put where,
 # purge them and check that nothing of them is left (as root).
 #
-# usage: tests/install/check-debs.sh install DIR | remove | restore | all DIR
+# usage: tests/install/check-debs.sh install DIR|--readme | remove | restore | all DIR
 #
 #   install DIR  clear the unpackaged DKMS state of scripts/dkms-build
 #                (dkms remove, /usr/src/memfd-compat-VERSION), apt-get
 #                install DIR's four .debs and check the installed files.
+#                With --readme instead of DIR, the packages are built and
+#                installed by the README's own commands, run as written.
 #                memfd-compat-dkms builds and installs the module for every
 #                kernel dkms.conf accepts: files under /lib/modules only,
 #                nothing is loaded (its modules-load.d entry would load it
@@ -61,30 +63,59 @@ restore_on_failure() {
 	exit "$rc"
 }
 
-do_install() {
-	local dir=$1 debs=() p deb re d rel tmp flags lib
+# scripts/dkms-build's copy is no package's: it would be overwritten by the
+# package's files and leave its extra files behind at purge.
+clear_unpackaged_state() {
+	dkms remove "$name/$version" --all >/dev/null 2>&1 || true
+	rm -rf "/usr/src/$name-$version"
+	[[ ! -e /var/lib/dkms/$name/$version ]] || fail "dkms remove left /var/lib/dkms/$name/$version"
+	ok "unpackaged dkms state cleared"
+}
+
+# apt_install_debs DIR: apt-get install DIR's four .debs.
+apt_install_debs() {
+	local dir=$1 debs=() p deb
 	for p in "${packages[@]}"; do
 		deb=$(echo "$dir/${p}_${version}"_*.deb)
 		[[ -f $deb ]] || fail "no ${p}_${version}_*.deb in $dir (run scripts/build-debs)"
 		debs+=("$(realpath "$deb")")
 	done
-
-	# scripts/dkms-build's copy is no package's: it would be overwritten
-	# by the package's files and leave its extra files behind at purge.
-	dkms remove "$name/$version" --all >/dev/null 2>&1 || true
-	rm -rf "/usr/src/$name-$version"
-	[[ ! -e /var/lib/dkms/$name/$version ]] || fail "dkms remove left /var/lib/dkms/$name/$version"
-	ok "unpackaged dkms state cleared"
-
-	mkdir -p "$(dirname "$log")"
 	if ! apt-get "${apt_opts[@]}" install --no-install-recommends "${debs[@]}" >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
 		fail "apt-get install failed (log: $log)"
 	fi
+}
+
+# readme_install: the README's package commands (between the
+# readme-debs markers), exactly as written, in the tree's root. apt-get
+# is told to answer its question itself (APT_CONFIG), as a user would.
+readme_install() {
+	local commands conf
+	commands=$(sed -n '/<!-- readme-debs-begin -->/,/<!-- readme-debs-end -->/p' \
+		"$MEMFD_ROOT/README.md" | sed -n 's/^    //p')
+	[[ -n $commands ]] || fail "no package commands between the README's readme-debs markers"
+	conf=$MEMFD_ROOT/build/check-debs.apt.conf
+	printf 'APT::Get::Assume-Yes "true";\nDPkg::Lock::Timeout "600";\n' >"$conf"
+	if ! (cd "$MEMFD_ROOT" && APT_CONFIG=$conf bash -euo pipefail -c "$commands") >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		fail "the README's package commands failed (log: $log)"
+	fi
+	ok "the README's package commands: $(echo "$commands" | paste -sd ';')"
+}
+
+do_install() { # do_install DIR | do_install --readme
+	local p re d rel tmp flags lib
+	clear_unpackaged_state
+	mkdir -p "$(dirname "$log")"
+	if [[ $1 == --readme ]]; then
+		readme_install
+	else
+		apt_install_debs "$1"
+	fi
 	for p in "${packages[@]}"; do
 		installed "$p" || fail "$p is not installed"
 	done
-	ok "apt-get install ${packages[*]}"
+	ok "installed: ${packages[*]}"
 
 	# Every kernel with headers that dkms.conf's BUILD_EXCLUSIVE_KERNEL
 	# accepts has the module; the others do not.
@@ -199,7 +230,7 @@ do_restore() {
 [[ $EUID -eq 0 ]] || die "must run as root"
 case ${1:-} in
 install)
-	[[ -d ${2:-} ]] || die "usage: ${0##*/} install DIR"
+	[[ ${2:-} == --readme || -d ${2:-} ]] || die "usage: ${0##*/} install DIR|--readme"
 	trap restore_on_failure EXIT
 	do_install "$2"
 	;;
