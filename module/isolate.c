@@ -21,9 +21,13 @@
  * i_rwsem. So every reference that could still write a folio of the file
  * was taken before the scan and shows as an extra reference on a folio
  * that is in the page cache now (a pinned folio is never written out to
- * swap: reclaim and shmem_writepage want no extra references). New read
- * pins, a read() or a GUP-fast racing the unmap may add references of
- * their own meanwhile; they at worst make us copy a folio needlessly.
+ * swap: reclaim's pageout() leaves folios with extra references alone).
+ * New read pins, a read() or a GUP-fast racing the unmap may add
+ * references of their own meanwhile; they at worst make us copy a folio
+ * needlessly. A read reference taken before the seal returns (a splice
+ * or vmsplice in flight) may still end on the original, and see what a
+ * pinner writes there later; readers that start after the seal see the
+ * file's copy.
  *
  * Per folio, with the folio lock held (faults and fault-around map a
  * folio only under its lock, and recheck folio->mapping after taking it):
