@@ -12,6 +12,8 @@
 // their ratio shows how far two identical runs differ in this guest.
 #include <memfd_compat/memfd_compat.h>
 
+#include "fd_passing.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -249,23 +251,9 @@ void BM_ScmRightsGetSeals(benchmark::State &s, Backend b)
 	const int fd = checked_create(s, b);
 	add_seals(b, fd, kSealGrow);
 	for (auto _ : s) {
-		char byte = 0;
-		iovec iov{&byte, 1};
-		alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-		msghdr msg{};
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctrl;
-		msg.msg_controllen = sizeof(ctrl);
-		cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		sendmsg(sv[0], &msg, 0);
-		recvmsg(sv[1], &msg, 0);
-		int got;
-		std::memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+		if (fd_passing::send_fd(sv[0], fd) != 0)
+			s.SkipWithError("sendmsg failed");
+		const int got = fd_passing::recv_fd(sv[1]);
 		if (get_seals(b, got) != static_cast<int>(kSealGrow))
 			s.SkipWithError("wrong seals received");
 		close(got);

@@ -22,6 +22,8 @@
 // Exit status 0 when everything behaves as described, 1 otherwise.
 #include <memfd_compat/memfd_compat.hpp>
 
+#include "fd_passing.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -42,6 +44,8 @@ namespace
 {
 
 namespace mc = memfd_compat;
+using fd_passing::recv_fd;
+using fd_passing::send_fd;
 
 constexpr mc::seal required_seals =
         mc::seal::shrink | mc::seal::grow | mc::seal::write | mc::seal::seal;
@@ -105,43 +109,6 @@ bool expect_ok(const char *who, const char *what, int ret, int err)
 	return false;
 }
 
-int send_fd(int sock, int fd)
-{
-	char byte = 'F';
-	iovec iov{&byte, 1};
-	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl;
-	msg.msg_controllen = sizeof(ctl);
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
-int recv_fd(int sock)
-{
-	char byte = 0;
-	iovec iov{&byte, 1};
-	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl;
-	msg.msg_controllen = sizeof(ctl);
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd = -1;
-	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
 
 // One byte back from the consumer: 'T' trusted it, 'R' refused it.
 bool send_verdict(int sock, char v)

@@ -1,18 +1,19 @@
 // Passing one descriptor over a UNIX socket (SCM_RIGHTS): the one copy,
-// header-only, for the guest suites, the lifetime suite and the storm.
-#ifndef MEMFD_GUEST_FD_PASSING_HPP
-#define MEMFD_GUEST_FD_PASSING_HPP
+// header-only, for the guest suites, the lifetime suite, the storm, the
+// demo and the benchmark.
+#ifndef MEMFD_FD_PASSING_HPP
+#define MEMFD_FD_PASSING_HPP
 
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cstring>
 
-namespace guest
+namespace fd_passing
 {
 
 // Passes one descriptor over a UNIX socket (SCM_RIGHTS) with a one-byte
-// message: 0, or -1 with errno.
+// message: 0, or -1 with errno (EPIPE, not SIGPIPE, if the peer is gone).
 inline int send_fd(int sock, int fd)
 {
 	char byte = 'F';
@@ -28,7 +29,7 @@ inline int send_fd(int sock, int fd)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 // Receives what send_fd() sent, O_CLOEXEC: the descriptor, or -1.
@@ -45,13 +46,14 @@ inline int recv_fd(int sock)
 	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
 		return -1;
 	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c == nullptr || c->cmsg_type != SCM_RIGHTS)
+	if (c == nullptr || c->cmsg_level != SOL_SOCKET ||
+	    c->cmsg_type != SCM_RIGHTS)
 		return -1;
 	int fd;
 	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
 	return fd;
 }
 
-} // namespace guest
+} // namespace fd_passing
 
 #endif

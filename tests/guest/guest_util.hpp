@@ -56,6 +56,9 @@
 namespace guest
 {
 
+using fd_passing::recv_fd;
+using fd_passing::send_fd;
+
 using owned_fd = memfd_compat::memfd;
 
 enum class backend { module_lib, module_fcntl, module_ioctl, native };

@@ -1,4 +1,4 @@
-// Issue "foundation": creating memfds, names, flags and argument checks.
+// Creating memfds, names, flags and argument checks.
 #include "guest_util.hpp"
 
 #include <climits>

@@ -1,4 +1,4 @@
-// Issue "foundation": sharing a memfd between descriptors and processes.
+// Sharing a memfd between descriptors and processes.
 #include "guest_util.hpp"
 
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-// Issue "foundation": file I/O on a memfd.
+// File I/O on a memfd.
 #include "guest_util.hpp"
 
 #include <linux/falloc.h>

@@ -1,4 +1,4 @@
-// Issue "foundation": libmemfd-compat against the loaded module.
+// Libmemfd-compat against the loaded module.
 #include "guest_util.hpp"
 
 #include <dirent.h>

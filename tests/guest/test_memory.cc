@@ -1,4 +1,4 @@
-// Issue "foundation": the last close frees the memfd's memory.
+// The last close frees the memfd's memory.
 #include "guest_util.hpp"
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// Issue "foundation": memory mappings of a memfd.
+// Memory mappings of a memfd.
 #include "guest_util.hpp"
 
 namespace guest

@@ -1,4 +1,4 @@
-// Issue "foundation": MEMFD_COMPAT_IOC_QUERY.
+// MEMFD_COMPAT_IOC_QUERY.
 #include "guest_util.hpp"
 
 namespace guest

@@ -1,4 +1,4 @@
-// Issue "seals": MFD_NOEXEC_SEAL, MFD_EXEC and F_SEAL_EXEC (Linux 6.3
+// MFD_NOEXEC_SEAL, MFD_EXEC and F_SEAL_EXEC (Linux 6.3
 // semantics; native cases are skipped on kernels without them).
 //
 // Routes. The seal bit lives in the kernel's own field, so plain

@@ -1,4 +1,4 @@
-// Issue "seals": F_SEAL_FUTURE_WRITE blocks new writers, not existing
+// F_SEAL_FUTURE_WRITE blocks new writers, not existing
 // writable mappings.
 #include "guest_util.hpp"
 

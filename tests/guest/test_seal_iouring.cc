@@ -1,4 +1,4 @@
-// Issue "seals": io_uring writes honour F_SEAL_WRITE and F_SEAL_GROW.
+// Io_uring writes honour F_SEAL_WRITE and F_SEAL_GROW.
 #include "guest_util.hpp"
 
 #include <liburing.h>

@@ -1,4 +1,4 @@
-// Issue 12: one seal set, the kernel's own. A memfd is judged by the
+// One seal set, the kernel's own. A memfd is judged by the
 // program that receives it, which is usually not ours: it checks and adds
 // seals with plain fcntl(F_GET_SEALS / F_ADD_SEALS) and relies on the
 // kernel's EPERM. Here the producer creates and seals through each backend

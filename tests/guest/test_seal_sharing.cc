@@ -1,4 +1,4 @@
-// Issue "seals": seals belong to the file, whatever the descriptor.
+// Seals belong to the file, whatever the descriptor.
 #include "guest_util.hpp"
 
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-// Issue "seals": F_SEAL_SHRINK and F_SEAL_GROW.
+// F_SEAL_SHRINK and F_SEAL_GROW.
 #include "guest_util.hpp"
 
 #include <linux/falloc.h>

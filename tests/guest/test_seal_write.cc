@@ -1,4 +1,4 @@
-// Issue "seals": F_SEAL_WRITE blocks every path that changes the data.
+// F_SEAL_WRITE blocks every path that changes the data.
 #include "guest_util.hpp"
 
 #include <linux/falloc.h>

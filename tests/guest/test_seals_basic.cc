@@ -1,4 +1,4 @@
-// Issue "seals": adding and reading seals.
+// Adding and reading seals.
 #include "guest_util.hpp"
 
 namespace guest

@@ -1,4 +1,4 @@
-// Issue "foundation": splice and sendfile, into and out of a memfd.
+// Splice and sendfile, into and out of a memfd.
 #include "guest_util.hpp"
 
 #include <sys/sendfile.h>

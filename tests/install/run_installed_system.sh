@@ -30,7 +30,8 @@ read -r -a pc <<<"$(pkg-config --cflags --libs memfd-compat)"
 cc -Wall -Wextra -Werror "$here/consumer/consumer.c" "${pc[@]}" -o "$bin/pc_c"
 c++ -std=c++20 -Wall -Wextra -Werror "$here/consumer/consumer.cc" "${pc[@]}" -o "$bin/pc_cxx"
 cc -Wall -Wextra -Werror "$here/consumer/probe.c" "${pc[@]}" -o "$bin/probe"
-c++ -std=c++20 -Wall -Wextra -Werror "$MEMFD_ROOT/demo/memfd_demo.cc" "${pc[@]}" \
+c++ -std=c++20 -Wall -Wextra -Werror -I "$MEMFD_ROOT/tests/common" \
+	"$MEMFD_ROOT/demo/memfd_demo.cc" "${pc[@]}" \
 	-o "$bin/memfd_demo"
 cp "$here/memfd_seal_check.py" "$bin/"
 shim=$(dpkg -L libmemfd-compat-preload | grep '/libmemfd-preload\.so$' | head -n1)

@@ -9,7 +9,7 @@
 
 #include <memfd_compat/uapi.h>
 
-#include "../fd_passing.hpp"
+#include "fd_passing.hpp"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -173,8 +173,8 @@ inline void drop_caches()
 	std::ofstream("/proc/sys/vm/drop_caches") << "2\n";
 }
 
-using guest::recv_fd;
-using guest::send_fd;
+using fd_passing::recv_fd;
+using fd_passing::send_fd;
 
 // pread of @len bytes at @off as a string ("" on error).
 inline std::string pread_str(int fd, std::size_t len, off_t off)

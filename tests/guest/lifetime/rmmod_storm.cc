@@ -320,20 +320,7 @@ void ioctl_creator(unsigned seed)
 			(void)!send(sock, msg, sizeof(msg), 0);
 			_exit(0);
 		}
-		char byte = 'F';
-		iovec iov{&byte, 1};
-		alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-		msghdr msg{};
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctl;
-		msg.msg_controllen = sizeof(ctl);
-		cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		if (sendmsg(sock, &msg, 0) != 1)
+		if (lifetime::send_fd(sock, fd) != 0)
 			_exit(2);
 		close(fd);
 	}

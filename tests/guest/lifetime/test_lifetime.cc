@@ -155,9 +155,9 @@ void expect_memfd_works(int fd, unsigned seals, const std::string &content)
 	// fd passing to another process, which sees the same seals and data
 	int sv[2];
 	ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
-	ASSERT_EQ(guest::send_fd(sv[0], fd), 0) << std::strerror(errno);
+	ASSERT_EQ(fd_passing::send_fd(sv[0], fd), 0) << std::strerror(errno);
 	const int rc = guest::run_in_child([&] {
-		const int got = guest::recv_fd(sv[1]);
+		const int got = fd_passing::recv_fd(sv[1]);
 		if (got < 0)
 			return 1;
 		if (fcntl(got, F_GET_SEALS) != static_cast<int>(all))
@@ -215,12 +215,12 @@ TEST_F(Lifetime, FdInFlightInUnixSocket_PinsOnlyWhereModuleCodeRuns)
 	ASSERT_EQ(pwrite(fd, "flight", 6, 0), 6);
 	ASSERT_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 
-	ASSERT_EQ(guest::send_fd(sv[0], fd), 0);
+	ASSERT_EQ(fd_passing::send_fd(sv[0], fd), 0);
 	close(fd);
 
 	expect_unload_per_kernel(1); // only the socket queue holds the file
 
-	fd = guest::recv_fd(sv[1]);
+	fd = fd_passing::recv_fd(sv[1]);
 	ASSERT_GE(fd, 0);
 	if (!pins_)
 		expect_memfd_works(fd, F_SEAL_SHRINK, "flight");
@@ -238,7 +238,7 @@ TEST_F(Lifetime, FdDroppedInFlight_ReleasesTheModule)
 	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	const int fd = create(kSealable);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(guest::send_fd(sv[0], fd), 0);
+	ASSERT_EQ(fd_passing::send_fd(sv[0], fd), 0);
 	close(fd);
 	if (pins_) {
 		EXPECT_EQ(refcnt(), 1);
@@ -370,7 +370,7 @@ TEST_F(Lifetime, AfterUnload_MemfdsKeepWorking)
 	close(mapped);
 	int sv[2];
 	ASSERT_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
-	ASSERT_EQ(guest::send_fd(sv[0], in_flight), 0);
+	ASSERT_EQ(fd_passing::send_fd(sv[0], in_flight), 0);
 	close(in_flight);
 	struct stat st{};
 	ASSERT_EQ(fstat(noexec, &st), 0);
@@ -392,7 +392,7 @@ TEST_F(Lifetime, AfterUnload_MemfdsKeepWorking)
 	EXPECT_EQ(map[0], 'B');
 	ASSERT_EQ(munmap(map, 4096), 0);
 	expect_memfd_works(plain, 0, "before");
-	const int received = guest::recv_fd(sv[1]);
+	const int received = fd_passing::recv_fd(sv[1]);
 	ASSERT_GE(received, 0);
 	close(sv[0]);
 	close(sv[1]);
