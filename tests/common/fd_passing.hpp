@@ -6,18 +6,20 @@
 
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 
 namespace fd_passing
 {
 
-// Passes one descriptor over a UNIX socket (SCM_RIGHTS) with a one-byte
-// message: 0, or -1 with errno (EPIPE, not SIGPIPE, if the peer is gone).
-inline int send_fd(int sock, int fd)
+// Passes @fd over a UNIX socket (SCM_RIGHTS) with @len bytes of @data (one
+// byte 'F' by default): 0 once all of them went, or -1 with errno (EPIPE,
+// not SIGPIPE, if the peer is gone).
+inline int send_fd(int sock, int fd, const void *data = "F", std::size_t len = 1)
 {
-	char byte = 'F';
-	iovec iov{&byte, 1};
+	iovec iov{const_cast<void *>(data), len};
 	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
 	msghdr msg{};
 	msg.msg_iov = &iov;
@@ -29,28 +31,38 @@ inline int send_fd(int sock, int fd)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(len) ? 0 : -1;
 }
 
-// Receives what send_fd() sent, O_CLOEXEC: the descriptor, or -1.
-inline int recv_fd(int sock)
+// Receives one message of at most @len bytes into @data, and in *@fd the
+// descriptor it carried (O_CLOEXEC), or -1 if none: recvmsg()'s result
+// (0 at end of file, -1 with errno).
+inline ssize_t recv_fd_msg(int sock, void *data, std::size_t len, int *fd)
 {
-	char byte = 0;
-	iovec iov{&byte, 1};
+	iovec iov{data, len};
 	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
 	msghdr msg{};
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = ctl;
 	msg.msg_controllen = sizeof(ctl);
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+	*fd = -1;
+	const ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	const cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+	if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		std::memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+// Receives what the one-byte send_fd() sent: the descriptor, or -1.
+inline int recv_fd(int sock)
+{
+	char byte = 0;
+	int fd = -1;
+	if (recv_fd_msg(sock, &byte, 1, &fd) != 1 && fd >= 0) {
+		close(fd);
 		return -1;
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (c == nullptr || c->cmsg_level != SOL_SOCKET ||
-	    c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
 	return fd;
 }
 

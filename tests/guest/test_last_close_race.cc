@@ -11,6 +11,7 @@
 // memfds never take one: refcnt stays at the baseline throughout, which a
 // sampling thread checks. The kernel log and the final rmmod catch the rest.
 #include "guest_util.hpp"
+#include "lifetime/lifetime_util.hpp"
 
 #include <sys/stat.h>
 
@@ -26,41 +27,6 @@
 namespace {
 
 using namespace guest;
-
-// References on the module: one per open /dev/memfd, and where module
-// memfds pin it (see memfds_pin), one per module memfd dentry.
-long module_refcnt()
-{
-	std::ifstream in("/sys/module/memfd_compat/refcnt");
-	long n = -1;
-	in >> n;
-	return n;
-}
-
-// The refcnt once it has stopped changing: what earlier tests released
-// late (io_uring rings, files dropped in flight) is gone by then.
-long settled_refcnt()
-{
-	long last = module_refcnt();
-	for (int same = 0, i = 0; same < 4 && i < 40; i++) {
-		std::this_thread::sleep_for(std::chrono::milliseconds(50));
-		const long now = module_refcnt();
-		same = now == last ? same + 1 : 0;
-		last = now;
-	}
-	return last;
-}
-
-// Whether module memfds pin the module: unless the kernel's own fcntl
-// takes F_SEAL_EXEC on them (QUERY.fcntl_seals), the module hooks each
-// one's inode for F_SEAL_EXEC and holds a reference for it.
-bool memfds_pin()
-{
-	memfd_compat_info info{};
-	if (ioctl(device(), MEMFD_COMPAT_IOC_QUERY, &info) != 0)
-		return true;
-	return !(info.fcntl_seals & F_SEAL_EXEC);
-}
 
 class LastCloseRace : public BackendTest
 {
@@ -91,8 +57,8 @@ TEST_P(LastCloseRace, ReopenAndChmodDuringLastClose_WorkOrFailCleanly)
 	if (is_module(be())) {
 		ASSERT_GE(memfd_compat_get_backend(), 0);
 	}
-	const long refs_before = settled_refcnt();
-	const bool pins = is_module(be()) && memfds_pin();
+	const long refs_before = lifetime::settled_refcnt();
+	const bool pins = is_module(be()) && (lifetime::memfds_pin_module() != 0);
 	std::atomic<long> refs_min{refs_before}, refs_max{refs_before};
 
 	const owned_fd refcnt_fd{open("/sys/module/memfd_compat/refcnt", O_RDONLY | O_CLOEXEC)};
@@ -198,10 +164,10 @@ TEST_P(LastCloseRace, ReopenAndChmodDuringLastClose_WorkOrFailCleanly)
 	// once kept a module reference when teardown swapped the inode's
 	// file operations)
 	if (is_module(be())) {
-		long refs_after = module_refcnt();
+		long refs_after = lifetime::refcnt();
 		for (int i = 0; i < 20 && refs_after != refs_before; i++) {
 			std::this_thread::sleep_for(std::chrono::milliseconds(50));
-			refs_after = module_refcnt();
+			refs_after = lifetime::refcnt();
 		}
 		EXPECT_EQ(refs_after, refs_before);
 		EXPECT_GE(refs_min.load(), refs_before) << "a reference was dropped twice";

@@ -12,6 +12,7 @@
 // (seals only grow, so a later read holds every bit of an earlier one).
 // For module backends the module's refcnt is back to its baseline.
 #include "guest_util.hpp"
+#include "lifetime/lifetime_util.hpp"
 
 #include <sys/socket.h>
 
@@ -32,42 +33,6 @@ using steady = std::chrono::steady_clock;
 
 constexpr int kSlots = 8;
 constexpr std::size_t kSize = 32 * 1024;
-
-long shmem_kb()
-{
-	std::ifstream in("/proc/meminfo");
-	std::string k, unit;
-	long v;
-	while (in >> k >> v) {
-		std::getline(in, unit);
-		if (k == "Shmem:")
-			return v;
-	}
-	return -1;
-}
-
-// References on the module (-1 if it is not loaded).
-long module_refcnt()
-{
-	std::ifstream in("/sys/module/memfd_compat/refcnt");
-	long n = -1;
-	in >> n;
-	return n;
-}
-
-// The refcnt once it has stopped changing: what earlier tests released
-// late (io_uring rings, files dropped in flight) is gone by then.
-long settled_refcnt()
-{
-	long last = module_refcnt();
-	for (int same = 0, i = 0; same < 4 && i < 40; i++) {
-		std::this_thread::sleep_for(std::chrono::milliseconds(50));
-		const long now = module_refcnt();
-		same = now == last ? same + 1 : 0;
-		last = now;
-	}
-	return last;
-}
 
 std::uint64_t checksum(int fd)
 {
@@ -307,12 +272,12 @@ TEST_P(LifetimeStress, EverythingAtOnce_SealsHoldAndMemoryReturns)
 {
 	const char *v = std::getenv("MEMFD_STRESS_SECONDS");
 	const double seconds = v ? std::atof(v) : 4.0;
-	const long shmem_before = shmem_kb();
+	const long shmem_before = lifetime::meminfo_kb("Shmem");
 	// our own references: guest_util's device() and the library's
 	if (is_module(be())) {
 		ASSERT_GE(memfd_compat_get_backend(), 0);
 	}
-	const long refs_before = settled_refcnt();
+	const long refs_before = lifetime::settled_refcnt();
 	std::atomic<long> ops{0};
 	int changed = 0;
 	std::set<std::string> unexpected;
@@ -347,13 +312,13 @@ TEST_P(LifetimeStress, EverythingAtOnce_SealsHoldAndMemoryReturns)
 		ADD_FAILURE() << "unexpected: " << u;
 	// the pool is closed: everything it held must be gone (slack for
 	// the LRU and for other tests' leftovers)
-	EXPECT_LT(shmem_kb() - shmem_before, 2048);
+	EXPECT_LT(lifetime::meminfo_kb("Shmem") - shmem_before, 2048);
 	// nothing of the pool, the children or the sockets holds the module
 	if (is_module(be())) {
-		long refs_after = module_refcnt();
+		long refs_after = lifetime::refcnt();
 		for (int i = 0; i < 20 && refs_after != refs_before; i++) {
 			std::this_thread::sleep_for(std::chrono::milliseconds(50));
-			refs_after = module_refcnt();
+			refs_after = lifetime::refcnt();
 		}
 		EXPECT_EQ(refs_after, refs_before);
 	}

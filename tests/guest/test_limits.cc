@@ -1,6 +1,7 @@
 // Resource limits and leaks: RLIMIT_NOFILE, a memory cgroup's limit, and
 // many memfds created and freed. Against both backends where it makes sense.
 #include "guest_util.hpp"
+#include "lifetime/lifetime_util.hpp"
 
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -12,19 +13,6 @@
 namespace {
 
 using namespace guest;
-
-long meminfo_kb(const char *key)
-{
-	std::ifstream in("/proc/meminfo");
-	std::string k, unit;
-	long v;
-	while (in >> k >> v) {
-		std::getline(in, unit);
-		if (k == std::string(key) + ":")
-			return v;
-	}
-	return -1;
-}
 
 void drop_caches()
 {
@@ -70,7 +58,7 @@ TEST_P(Limits, MemoryCgroupLimit_WriteFailsOrOomAndMemoryReturns)
 	std::ofstream(cg + "/memory.max") << (16 << 20) << std::flush;
 	std::ofstream(cg + "/memory.swap.max") << 0 << std::flush;
 
-	const long before = meminfo_kb("Shmem");
+	const long before = lifetime::meminfo_kb("Shmem");
 	const int code = run_in_child([&] {
 		std::ofstream(cg + "/cgroup.procs") << getpid() << std::flush;
 		const int fd = create(be(), "cg", MFD_CLOEXEC);
@@ -89,7 +77,7 @@ TEST_P(Limits, MemoryCgroupLimit_WriteFailsOrOomAndMemoryReturns)
 	EXPECT_TRUE(code == 0 || code == 128 + SIGKILL)
 		<< "child exit " << code;
 	drop_caches();
-	EXPECT_LT(meminfo_kb("Shmem") - before, 8 * 1024)
+	EXPECT_LT(lifetime::meminfo_kb("Shmem") - before, 8 * 1024)
 		<< "memory of the dead writer's memfd was not freed";
 	rmdir(cg.c_str());
 }
@@ -99,8 +87,8 @@ TEST_P(Limits, MemoryCgroupLimit_WriteFailsOrOomAndMemoryReturns)
 TEST_P(Limits, ThirtyThousandMemfds_LeaveNothingBehind)
 {
 	drop_caches();
-	const long shmem0 = meminfo_kb("Shmem");
-	const long slab0 = meminfo_kb("SUnreclaim");
+	const long shmem0 = lifetime::meminfo_kb("Shmem");
+	const long slab0 = lifetime::meminfo_kb("SUnreclaim");
 	for (int i = 0; i < 30000; i++) {
 		const int fd = create(be(), "many", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		ASSERT_GE(fd, 0) << i << ": " << std::strerror(errno);
@@ -114,7 +102,7 @@ TEST_P(Limits, ThirtyThousandMemfds_LeaveNothingBehind)
 	drop_caches();
 	// a leaked inode or dentry per memfd would be > 30 MiB, a leaked
 	// seal state (~100 bytes) about 3 MiB
-	EXPECT_LT(meminfo_kb("Shmem") - shmem0, 1024);
+	EXPECT_LT(lifetime::meminfo_kb("Shmem") - shmem0, 1024);
 	// On the debug kernel KASAN's quarantine holds freed slab objects back
 	// (measured there: +21 MiB after the module's run, none reported by
 	// kmemleak); kmemleak, which scripts/run-debug-tests runs, judges slab
@@ -123,7 +111,7 @@ TEST_P(Limits, ThirtyThousandMemfds_LeaveNothingBehind)
 		RecordProperty("slab_check", "left to kmemleak");
 		return;
 	}
-	EXPECT_LT(meminfo_kb("SUnreclaim") - slab0, 2048);
+	EXPECT_LT(lifetime::meminfo_kb("SUnreclaim") - slab0, 2048);
 }
 
 } // namespace

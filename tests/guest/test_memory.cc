@@ -1,5 +1,6 @@
 // The last close frees the memfd's memory.
 #include "guest_util.hpp"
+#include "lifetime/lifetime_util.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -17,16 +18,8 @@ constexpr long slack = 8 * mib;
 // "Shmem:" of /proc/meminfo, in bytes (-1 if unreadable).
 long shmem_bytes()
 {
-	std::ifstream in("/proc/meminfo");
-	std::string key;
-	long kib = 0;
-	std::string unit;
-	while (in >> key >> kib) {
-		std::getline(in, unit);
-		if (key == "Shmem:")
-			return kib * 1024;
-	}
-	return -1;
+	const long kib = lifetime::meminfo_kb("Shmem");
+	return kib < 0 ? -1 : kib * 1024;
 }
 
 // Waits up to 2 s for Shmem to fall to @limit; returns the last reading.

@@ -5,6 +5,7 @@
 // native memfd is the reference. Each path waits about 150 ms, as
 // upstream's memfd_wait_for_pins(), before EBUSY.
 #include "guest_util.hpp"
+#include "lifetime/lifetime_util.hpp"
 
 #include <liburing.h>
 #include <sys/uio.h>
@@ -137,20 +138,6 @@ std::string read_file(const char *path)
 	return ss.str();
 }
 
-long meminfo_kb(const char *key)
-{
-	std::istringstream in(read_file("/proc/meminfo"));
-	std::string k;
-	long v = 0;
-	std::string unit;
-	while (in >> k >> v) {
-		std::getline(in, unit);
-		if (k == std::string(key) + ":")
-			return v;
-	}
-	return -1;
-}
-
 // Turns on huge pages for shmem (and so for memfds) while alive.
 class ShmemHugePages {
 public:
@@ -192,11 +179,11 @@ TEST_P(PinTest, HugeFolioWithPinnedTailPage_WriteSealBusy)
 	if (!huge.ok())
 		GTEST_SKIP() << "kernel without shmem transparent huge pages";
 
-	const long before = meminfo_kb("ShmemHugePages");
+	const long before = lifetime::meminfo_kb("ShmemHugePages");
 	char *p = nullptr;
 	owned_fd m = make_mapped(4 * kMiB, &p);
 	ASSERT_NE(p, MAP_FAILED);
-	const long after = meminfo_kb("ShmemHugePages");
+	const long after = lifetime::meminfo_kb("ShmemHugePages");
 	ASSERT_GE(after - before, 2048)
 		<< "the memfd is not backed by huge pages; the test would "
 		   "prove nothing";

@@ -18,11 +18,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #ifndef F_SEAL_EXEC
 #define F_SEAL_EXEC 0x0020
@@ -69,6 +71,20 @@ inline long refcnt()
 	long n = -1;
 	in >> n;
 	return in ? n : -1;
+}
+
+// The refcnt once it has stopped changing: what earlier work released late
+// (io_uring rings, files dropped in flight, RCU) is gone by then.
+inline long settled_refcnt()
+{
+	long last = refcnt();
+	for (int same = 0, i = 0; same < 4 && i < 40; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+		const long now = refcnt();
+		same = now == last ? same + 1 : 0;
+		last = now;
+	}
+	return last;
 }
 
 // Opens /dev/memfd for one call: the descriptor, or -1 with errno.
@@ -139,7 +155,7 @@ inline int memfds_pin_module()
 	return (info.fcntl_seals & F_SEAL_EXEC) ? 0 : 1;
 }
 
-// A /proc/meminfo field in kB, or -1.
+// A /proc/meminfo field ("Shmem") in kB, or -1.
 inline long meminfo_kb(const char *field)
 {
 	std::ifstream in("/proc/meminfo");
@@ -147,7 +163,7 @@ inline long meminfo_kb(const char *field)
 	long v;
 	while (in >> k >> v) {
 		std::getline(in, unit);
-		if (k == field)
+		if (k == std::string(field) + ":")
 			return v;
 	}
 	return -1;
@@ -174,6 +190,7 @@ inline void drop_caches()
 }
 
 using fd_passing::recv_fd;
+using fd_passing::recv_fd_msg;
 using fd_passing::send_fd;
 
 // pread of @len bytes at @off as a string ("" on error).

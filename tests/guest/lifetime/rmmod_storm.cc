@@ -358,20 +358,11 @@ void lib_creator(unsigned seed)
 		count.lib_children += pid > 0;
 		for (;;) {
 			char buf[1 + sizeof(int)];
-			iovec iov{buf, sizeof(buf)};
-			alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-			msghdr msg{};
-			msg.msg_iov = &iov;
-			msg.msg_iovlen = 1;
-			msg.msg_control = ctl;
-			msg.msg_controllen = sizeof(ctl);
-			const ssize_t n = recvmsg(sv[0], &msg, MSG_CMSG_CLOEXEC);
+			int fd;
+			const ssize_t n = lifetime::recv_fd_msg(sv[0], buf, sizeof(buf), &fd);
 			if (n <= 0)
 				break;
-			cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			if (buf[0] == 'F' && c && c->cmsg_type == SCM_RIGHTS) {
-				int fd;
-				std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+			if (buf[0] == 'F' && fd >= 0) {
 				count.creates_lib++;
 				pool.put(fd, rng);
 			} else if (buf[0] == 'E' && n == static_cast<ssize_t>(sizeof(buf))) {
@@ -584,23 +575,14 @@ void mapper(unsigned seed)
 {
 	for (;;) {
 		unsigned seals = 0;
-		iovec iov{&seals, sizeof(seals)};
-		alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-		msghdr msg{};
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctl;
-		msg.msg_controllen = sizeof(ctl);
-		const ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		int fd;
+		const ssize_t n = lifetime::recv_fd_msg(sock, &seals, sizeof(seals), &fd);
 		if (n <= 0)
 			_exit(n == 0 ? 0 : 1);
 		char answer = 0;
-		cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		if (c == nullptr || c->cmsg_type != SCM_RIGHTS) {
+		if (fd < 0) {
 			answer = 1;
 		} else {
-			int fd;
-			std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
 			const int now = fcntl(fd, F_GET_SEALS);
 			char byte;
 			if (now < 0 || (static_cast<unsigned>(now) & seals) != seals)
@@ -631,20 +613,8 @@ void passer(unsigned seed)
 		if (rng() & 1) {
 			// to the receiver process, which checks it and answers
 			unsigned s = static_cast<unsigned>(seals);
-			iovec iov{&s, sizeof(s)};
-			alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-			msghdr msg{};
-			msg.msg_iov = &iov;
-			msg.msg_iovlen = 1;
-			msg.msg_control = ctl;
-			msg.msg_controllen = sizeof(ctl);
-			cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
 			char answer = -1;
-			if (sendmsg(receiver_sock, &msg, 0) != sizeof(s) ||
+			if (lifetime::send_fd(receiver_sock, fd, &s, sizeof(s)) != 0 ||
 			    recv(receiver_sock, &answer, 1, 0) != 1)
 				fail("pass to the receiver process", errno);
 			else if (answer != 0)
@@ -871,7 +841,7 @@ Memory measure()
 {
 	lifetime::drop_caches();
 	std::ofstream("/proc/sys/vm/stat_refresh") << "1\n";
-	return {lifetime::nr_inodes(), lifetime::meminfo_kb("Shmem:")};
+	return {lifetime::nr_inodes(), lifetime::meminfo_kb("Shmem")};
 }
 
 // The storm itself, in a process of its own (the caller measures memory
