@@ -22,7 +22,7 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 
-#include "memfd_compat.h"
+#include "memfd_internal.h"
 
 /* A filesystem's own inode_operations, and our copy of them. */
 struct memfd_exec_iops {

@@ -17,7 +17,7 @@
 #include <linux/mutex.h>
 #include <linux/namei.h>
 
-#include "memfd_compat.h"
+#include "memfd_internal.h"
 
 /*
  * Private mounts by log2 of the page size; index 0 is the default size.

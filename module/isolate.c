@@ -43,7 +43,7 @@
 #include <linux/sched/signal.h>
 #include <linux/swap.h>
 
-#include "memfd_compat.h"
+#include "memfd_internal.h"
 
 /* Unmaps of one folio before it counts as one we cannot isolate */
 #define MEMFD_ISOLATE_UNMAP_TRIES 4

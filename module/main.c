@@ -19,7 +19,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/uaccess.h>
 
-#include "memfd_compat.h"
+#include "memfd_internal.h"
 
 #define MEMFD_NAME_PREFIX "memfd:"
 #define MEMFD_NAME_PREFIX_LEN (sizeof(MEMFD_NAME_PREFIX) - 1)

@@ -42,7 +42,7 @@
 #include <linux/hugetlb.h>
 #include <linux/magic.h>
 #include <linux/shmem_fs.h>
-#include "../uapi/memfd_compat.h"
+#include <memfd_compat/uapi.h>
 
 #define MEMFD_ALL_SEALS (MEMFD_COMPAT_SEAL_SEAL | MEMFD_COMPAT_SEAL_SHRINK | \
 			 MEMFD_COMPAT_SEAL_GROW | MEMFD_COMPAT_SEAL_WRITE | \

@@ -14,7 +14,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
-#include "memfd_compat.h"
+#include "memfd_internal.h"
 
 /*
  * The first scan follows a drain of this CPU's LRU batches. If it finds

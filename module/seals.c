@@ -13,7 +13,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/uaccess.h>
 
-#include "memfd_compat.h"
+#include "memfd_internal.h"
 
 /* The seals this file may get: F_SEAL_EXEC only where it is enforced. */
 static unsigned int memfd_sealable(struct file *file)

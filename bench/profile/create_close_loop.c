@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../uapi/memfd_compat.h"
+#include <memfd_compat/uapi.h>
 
 static double now_ns(void)
 {

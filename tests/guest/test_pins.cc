@@ -205,41 +205,56 @@ TEST_P(PinTest, HugeFolioWithPinnedTailPage_WriteSealBusy)
 
 INSTANTIATE_BACKENDS(PinTest);
 
-// A big file with no pins seals without waiting; every route and native
-// are timed on the same size in the same guest (the benchmark suite gives
-// the careful ratio; this only guards against a scan that waits).
+// Fills a fresh memfd of @b with @size bytes and times its write seal, in
+// milliseconds; -1 (with a test failure) if the seal failed.
+double timed_write_seal(backend b, std::size_t size)
+{
+	const std::string chunk(kMiB, 'z');
+	owned_fd m{create(b, "large", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	EXPECT_GE(m.get(), 0) << std::strerror(errno);
+	for (std::size_t off = 0; off < size; off += kMiB)
+		if (pwrite(m.get(), chunk.data(), kMiB, static_cast<off_t>(off)) !=
+		    static_cast<ssize_t>(kMiB))
+			ADD_FAILURE() << "pwrite: " << std::strerror(errno);
+	const auto t0 = steady::now();
+	if (add_seals(b, m.get(), F_SEAL_WRITE) != 0) {
+		ADD_FAILURE() << to_string(b) << ": " << std::strerror(errno);
+		return -1;
+	}
+	return std::chrono::duration<double, std::milli>(steady::now() - t0).count();
+}
+
+// A big file with no pins seals without waiting: every route is timed
+// beside native on the same size in the same guest (the benchmark suite
+// gives the careful ratio; this only guards against a scan that waits).
+// A route that seems to wait is timed once more, with native again: a
+// scan that waits does so every time, while an emulator's pause on a
+// busy host (tens of ms, seen under TCG) does not repeat on cue.
 TEST(PinScanTest, LargeUnpinnedFile_SealsPromptly)
 {
 	SKIP_WITHOUT_MODULE();
 	constexpr std::size_t kSize = 256 * kMiB;
-	const std::string chunk(kMiB, 'z');
-	constexpr backend order[] = {backend::native, backend::module_lib,
-				     backend::module_fcntl, backend::module_ioctl};
-	double ms[4] = {};
-	for (std::size_t i = 0; i < 4; i++) {
-		const backend b = order[i];
-		owned_fd m{create(b, "large", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
-		ASSERT_GE(m.get(), 0) << std::strerror(errno);
-		for (std::size_t off = 0; off < kSize; off += kMiB)
-			ASSERT_EQ(pwrite(m.get(), chunk.data(), kMiB,
-					 static_cast<off_t>(off)),
-				  static_cast<ssize_t>(kMiB));
-		const auto t0 = steady::now();
-		ASSERT_EQ(add_seals(b, m.get(), F_SEAL_WRITE), 0)
-			<< to_string(b) << ": " << std::strerror(errno);
-		ms[i] = std::chrono::duration<double, std::milli>(steady::now() -
-								  t0)
-				.count();
-		RecordProperty(std::string(to_string(b)) + "_ms",
-			       static_cast<int>(ms[i]));
-	}
-	for (std::size_t i = 1; i < 4; i++) {
+	constexpr backend routes[] = {backend::module_lib, backend::module_fcntl,
+				      backend::module_ioctl};
+	const double native_ms = timed_write_seal(backend::native, kSize);
+	RecordProperty("native_ms", static_cast<int>(native_ms));
+	for (const backend b : routes) {
+		double base = native_ms;
+		double ms = timed_write_seal(b, kSize);
+		// the pin wait alone is 150 ms; a clean file must never reach it
+		if (ms >= base + 100.0) {
+			std::printf("[ seal 256 MiB ] %s took %.1f ms against native "
+				    "%.1f ms: timing both again\n",
+				    to_string(b), ms, base);
+			base = timed_write_seal(backend::native, kSize);
+			ms = timed_write_seal(b, kSize);
+		}
 		std::printf("[ seal 256 MiB ] native %.1f ms, %s %.1f ms, "
 			    "ratio %.2f (emulated guest)\n",
-			    ms[0], to_string(order[i]), ms[i],
-			    ms[0] > 0 ? ms[i] / ms[0] : 0.0);
-		// the pin wait alone is 150 ms; a clean file must never reach it
-		EXPECT_LT(ms[i], ms[0] + 100.0) << to_string(order[i]);
+			    base, to_string(b), ms, base > 0 ? ms / base : 0.0);
+		RecordProperty(std::string(to_string(b)) + "_ms",
+			       static_cast<int>(ms));
+		EXPECT_LT(ms, base + 100.0) << to_string(b);
 	}
 }
 
