@@ -292,7 +292,7 @@ inline int temp_file()
 
 // In a BackendTest: skips a case that adds F_SEAL_EXEC through fcntl
 // (native, module_fcntl) on a kernel whose fcntl lacks it; SealExecRoute
-// in test_seal_exec.cc checks the EINVAL those get.
+// in test_exec.cc checks the EINVAL those get.
 #define SKIP_UNLESS_SEAL_EXEC_ROUTE()                                                    \
 	do {                                                                             \
 		if (::guest::seals_through_fcntl(this->be()) &&                          \

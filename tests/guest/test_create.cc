@@ -13,7 +13,7 @@ class Create : public BackendTest
 };
 INSTANTIATE_BACKENDS(Create);
 
-TEST_P(Create, Create_ReturnsReadWriteRegularFile)
+TEST_P(Create, ReturnsReadWriteRegularFile)
 {
 	owned_fd m = make(MFD_CLOEXEC, "plain");
 	ASSERT_TRUE(m);
@@ -25,7 +25,7 @@ TEST_P(Create, Create_ReturnsReadWriteRegularFile)
 	EXPECT_EQ(st.st_size, 0);
 }
 
-TEST_P(Create, Create_DefaultModeIs0777)
+TEST_P(Create, DefaultModeIs0777)
 {
 	owned_fd m = make(MFD_CLOEXEC, "mode");
 	struct stat st {
@@ -42,26 +42,26 @@ TEST_P(Create, Readlink_ShowsMemfdNameDeleted)
 	EXPECT_STREQ(buf, "/memfd:hello-name (deleted)");
 }
 
-TEST_P(Create, Create_Cloexec_SetsFdCloexec)
+TEST_P(Create, Cloexec_SetsFdCloexec)
 {
 	owned_fd m = make(MFD_CLOEXEC);
 	EXPECT_EQ(fcntl(m.get(), F_GETFD), FD_CLOEXEC);
 }
 
-TEST_P(Create, Create_WithoutCloexec_FdCloexecClear)
+TEST_P(Create, WithoutCloexec_FdCloexecClear)
 {
 	owned_fd m = make(0);
 	EXPECT_EQ(fcntl(m.get(), F_GETFD), 0);
 }
 
-TEST_P(Create, Create_AllowSealing_Accepted)
+TEST_P(Create, AllowSealing_Accepted)
 {
 	owned_fd m = make(MFD_ALLOW_SEALING);
 	EXPECT_TRUE(m);
 	EXPECT_EQ(get(m.get()), 0);
 }
 
-TEST_P(Create, Create_UnknownFlags_EINVAL)
+TEST_P(Create, UnknownFlags_EINVAL)
 {
 	for (unsigned bit = 0x20; bit < (1U << 26); bit <<= 1) {
 		SCOPED_TRACE(::testing::Message() << "flag bit 0x" << std::hex << bit);
@@ -70,18 +70,18 @@ TEST_P(Create, Create_UnknownFlags_EINVAL)
 	EXPECT_ERRNO(create(be(), "bad", 0x80000000U), EINVAL);
 }
 
-TEST_P(Create, Create_HugeSizeWithoutHugetlb_EINVAL)
+TEST_P(Create, HugeSizeWithoutHugetlb_EINVAL)
 {
 	EXPECT_ERRNO(create(be(), "huge", 21U << 26), EINVAL);
 }
 
-TEST_P(Create, Create_ExecAndNoexecSeal_EINVAL)
+TEST_P(Create, ExecAndNoexecSeal_EINVAL)
 {
 	SKIP_NATIVE_UNLESS(native_has_seal_exec(), "MFD_EXEC/MFD_NOEXEC_SEAL");
 	EXPECT_ERRNO(create(be(), "both", MFD_EXEC | MFD_NOEXEC_SEAL), EINVAL);
 }
 
-TEST_P(Create, Create_Name249Bytes_Ok)
+TEST_P(Create, Name249Bytes_Ok)
 {
 	const std::string name(MEMFD_COMPAT_NAME_MAX, 'n');
 	owned_fd m{create(be(), name.c_str(), MFD_CLOEXEC)};
@@ -91,7 +91,7 @@ TEST_P(Create, Create_Name249Bytes_Ok)
 	EXPECT_EQ(std::string(buf), "/memfd:" + name + " (deleted)");
 }
 
-TEST_P(Create, Create_NameTooLong_EINVAL)
+TEST_P(Create, NameTooLong_EINVAL)
 {
 	const std::string name(MEMFD_COMPAT_NAME_MAX + 1, 'n');
 	EXPECT_ERRNO(create(be(), name.c_str(), MFD_CLOEXEC), EINVAL);
@@ -99,12 +99,12 @@ TEST_P(Create, Create_NameTooLong_EINVAL)
 	EXPECT_ERRNO(create(be(), much_longer.c_str(), MFD_CLOEXEC), EINVAL);
 }
 
-TEST_P(Create, Create_NullName_EFAULT)
+TEST_P(Create, NullName_EFAULT)
 {
 	EXPECT_ERRNO(create(be(), nullptr, MFD_CLOEXEC), EFAULT);
 }
 
-TEST_P(Create, Create_BadNamePointer_EFAULT)
+TEST_P(Create, BadNamePointer_EFAULT)
 {
 	void *page =
 	        mmap(nullptr, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -113,7 +113,7 @@ TEST_P(Create, Create_BadNamePointer_EFAULT)
 	munmap(page, page_size());
 }
 
-TEST_P(Create, Create_NameRunningIntoUnmappedPage_EFAULT)
+TEST_P(Create, NameRunningIntoUnmappedPage_EFAULT)
 {
 	// 10 bytes without a NUL at the end of a page, the next page unmapped.
 	const std::size_t ps = page_size();
@@ -126,7 +126,7 @@ TEST_P(Create, Create_NameRunningIntoUnmappedPage_EFAULT)
 	munmap(area, ps);
 }
 
-TEST_P(Create, Create_EmptyName_Ok)
+TEST_P(Create, EmptyName_Ok)
 {
 	owned_fd m{create(be(), "", MFD_CLOEXEC)};
 	ASSERT_TRUE(m) << std::strerror(errno);
@@ -135,7 +135,7 @@ TEST_P(Create, Create_EmptyName_Ok)
 	EXPECT_STREQ(buf, "/memfd: (deleted)");
 }
 
-TEST_P(Create, Create_ManyAtOnce_DistinctFiles)
+TEST_P(Create, ManyAtOnce_DistinctFiles)
 {
 	owned_fd a = make();
 	owned_fd b = make();
@@ -153,7 +153,7 @@ class CreateIoctl : public ModuleTest
 {
 };
 
-TEST_F(CreateIoctl, CreateIoctl_ReturnsNewFd)
+TEST_F(CreateIoctl, ReturnsNewFd)
 {
 	memfd_compat_create_args args{};
 	args.name = reinterpret_cast<std::uintptr_t>("raw");
@@ -167,7 +167,7 @@ TEST_F(CreateIoctl, CreateIoctl_ReturnsNewFd)
 	EXPECT_ERRNO(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EPERM);
 }
 
-TEST_F(CreateIoctl, CreateIoctl_ReservedFieldNonzero_EINVAL)
+TEST_F(CreateIoctl, ReservedFieldNonzero_EINVAL)
 {
 	for (int i = 0; i < 5; ++i) {
 		memfd_compat_create_args args{};
@@ -179,7 +179,7 @@ TEST_F(CreateIoctl, CreateIoctl_ReservedFieldNonzero_EINVAL)
 	}
 }
 
-TEST_F(CreateIoctl, CreateIoctl_KernelAddressAsName_EFAULT)
+TEST_F(CreateIoctl, KernelAddressAsName_EFAULT)
 {
 	memfd_compat_create_args args{};
 	args.name = 0xffff800000000000ULL; // kernel half: never a user pointer
@@ -187,7 +187,7 @@ TEST_F(CreateIoctl, CreateIoctl_KernelAddressAsName_EFAULT)
 	EXPECT_ERRNO(ioctl(device(), MEMFD_COMPAT_IOC_CREATE, &args), EFAULT);
 }
 
-TEST_F(CreateIoctl, CreateIoctl_BadArgsPointer_EFAULT)
+TEST_F(CreateIoctl, BadArgsPointer_EFAULT)
 {
 	EXPECT_ERRNO(ioctl(device(), MEMFD_COMPAT_IOC_CREATE, nullptr), EFAULT);
 }

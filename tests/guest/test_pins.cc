@@ -22,7 +22,7 @@ using steady = std::chrono::steady_clock;
 
 constexpr std::size_t kMiB = 1024 * 1024;
 
-class PinTest : public BackendTest {
+class Pins : public BackendTest {
 protected:
 	// A memfd of @size bytes, filled through a shared writable mapping
 	// which is returned in @map (caller unmaps).
@@ -57,7 +57,7 @@ protected:
 	}
 };
 
-TEST_P(PinTest, IoUringFixedBuffer_WriteSealBusyUntilUnregistered)
+TEST_P(Pins, IoUringFixedBuffer_WriteSealBusyUntilUnregistered)
 {
 	char *p = nullptr;
 	owned_fd m = make_mapped(64 * 1024, &p);
@@ -86,7 +86,7 @@ TEST_P(PinTest, IoUringFixedBuffer_WriteSealBusyUntilUnregistered)
 	io_uring_queue_exit(&ring);
 }
 
-TEST_P(PinTest, Vmsplice_WriteSealBusyUntilPipeDrained)
+TEST_P(Pins, Vmsplice_WriteSealBusyUntilPipeDrained)
 {
 	char *p = nullptr;
 	owned_fd m = make_mapped(16 * 1024, &p);
@@ -109,7 +109,7 @@ TEST_P(PinTest, Vmsplice_WriteSealBusyUntilPipeDrained)
 
 // Pages just written sit in per-CPU LRU batches holding a reference each;
 // writing and sealing at once must still succeed.
-TEST_P(PinTest, FreshlyWrittenPages_SealImmediately)
+TEST_P(Pins, FreshlyWrittenPages_SealImmediately)
 {
 	owned_fd m = make();
 	const std::string data(256 * 1024, 'w');
@@ -119,7 +119,7 @@ TEST_P(PinTest, FreshlyWrittenPages_SealImmediately)
 }
 
 // Read-only mappings hold references too; they are not pins.
-TEST_P(PinTest, ReadOnlyPrivateMappingIsNotAPin)
+TEST_P(Pins, ReadOnlyPrivateMappingIsNotAPin)
 {
 	owned_fd m = make_with(std::string(8192, 'r'));
 	void *p = mmap(nullptr, 8192, PROT_READ, MAP_PRIVATE, m.get(), 0);
@@ -173,7 +173,7 @@ private:
 
 // One reference on the last page of a 2 MiB folio must be found: the
 // check may not look at head pages only.
-TEST_P(PinTest, HugeFolioWithPinnedTailPage_WriteSealBusy)
+TEST_P(Pins, HugeFolioWithPinnedTailPage_WriteSealBusy)
 {
 	ShmemHugePages huge;
 	if (!huge.ok())
@@ -203,7 +203,7 @@ TEST_P(PinTest, HugeFolioWithPinnedTailPage_WriteSealBusy)
 	close(pfd[1]);
 }
 
-INSTANTIATE_BACKENDS(PinTest);
+INSTANTIATE_BACKENDS(Pins);
 
 // Fills a fresh memfd of @b with @size bytes and times its write seal, in
 // milliseconds; -1 (with a test failure) if the seal failed.
@@ -230,7 +230,7 @@ double timed_write_seal(backend b, std::size_t size)
 // A route that seems to wait is timed once more, with native again: a
 // scan that waits does so every time, while an emulator's pause on a
 // busy host (tens of ms, seen under TCG) does not repeat on cue.
-TEST(PinScanTest, LargeUnpinnedFile_SealsPromptly)
+TEST(PinsLargeFile, LargeUnpinnedFile_SealsPromptly)
 {
 	SKIP_WITHOUT_MODULE();
 	constexpr std::size_t kSize = 256 * kMiB;

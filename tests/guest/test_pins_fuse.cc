@@ -11,9 +11,9 @@ namespace {
 
 using namespace guest;
 
-class FusePinTest : public BackendTest {};
+class PinsFuseDirectIo : public BackendTest {};
 
-TEST_P(FusePinTest, DirectReadInFlight_SealBusyOrDataNeverLands)
+TEST_P(PinsFuseDirectIo, DirectReadInFlight_SealBusyOrDataNeverLands)
 {
 	if (access("/dev/fuse", R_OK | W_OK) != 0)
 		GTEST_SKIP() << "no /dev/fuse in this guest";
@@ -54,6 +54,6 @@ TEST_P(FusePinTest, DirectReadInFlight_SealBusyOrDataNeverLands)
 	}
 }
 
-INSTANTIATE_BACKENDS(FusePinTest);
+INSTANTIATE_BACKENDS(PinsFuseDirectIo);
 
 } // namespace

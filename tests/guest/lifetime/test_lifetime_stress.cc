@@ -11,8 +11,8 @@
 // fcntl in this process, in a forked child and in a receiver of the fd
 // (seals only grow, so a later read holds every bit of an earlier one).
 // For module backends the module's refcnt is back to its baseline.
-#include "guest_util.hpp"
-#include "lifetime/lifetime_util.hpp"
+#include "../guest_util.hpp"
+#include "lifetime_util.hpp"
 
 #include <sys/socket.h>
 

@@ -10,8 +10,8 @@
 // returns to its baseline when all are closed. Where they do not (6.12),
 // memfds never take one: refcnt stays at the baseline throughout, which a
 // sampling thread checks. The kernel log and the final rmmod catch the rest.
-#include "guest_util.hpp"
-#include "lifetime/lifetime_util.hpp"
+#include "../guest_util.hpp"
+#include "lifetime_util.hpp"
 
 #include <sys/stat.h>
 
