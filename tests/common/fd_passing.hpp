@@ -14,24 +14,35 @@
 namespace fd_passing
 {
 
+// A one-buffer message with room for one descriptor.
+struct message {
+	iovec iov;
+	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+	msghdr msg{};
+
+	message(void *data, std::size_t len) : iov{data, len}
+	{
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = ctl;
+		msg.msg_controllen = sizeof(ctl);
+	}
+	message(const message &) = delete;
+	message &operator=(const message &) = delete;
+};
+
 // Passes @fd over a UNIX socket (SCM_RIGHTS) with @len bytes of @data (one
 // byte 'F' by default): 0 once all of them went, or -1 with errno (EPIPE,
 // not SIGPIPE, if the peer is gone).
 inline int send_fd(int sock, int fd, const void *data = "F", std::size_t len = 1)
 {
-	iovec iov{const_cast<void *>(data), len};
-	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl;
-	msg.msg_controllen = sizeof(ctl);
-	cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	message m(const_cast<void *>(data), len);
+	cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(len) ? 0 : -1;
+	return sendmsg(sock, &m.msg, MSG_NOSIGNAL) == static_cast<ssize_t>(len) ? 0 : -1;
 }
 
 // Receives one message of at most @len bytes into @data, and in *@fd the
@@ -39,16 +50,10 @@ inline int send_fd(int sock, int fd, const void *data = "F", std::size_t len = 1
 // (0 at end of file, -1 with errno).
 inline ssize_t recv_fd_msg(int sock, void *data, std::size_t len, int *fd)
 {
-	iovec iov{data, len};
-	alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-	msghdr msg{};
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl;
-	msg.msg_controllen = sizeof(ctl);
+	message m(data, len);
 	*fd = -1;
-	const ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	const cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+	const ssize_t n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
+	const cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m.msg) : nullptr;
 	if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 		std::memcpy(fd, CMSG_DATA(c), sizeof(int));
 	return n;

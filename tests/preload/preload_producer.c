@@ -52,12 +52,9 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC 0x0020
-#endif
+#include "checks.h"
+#include "memfd_defs.h"
+
 
 #define MODULE_SYSFS "/sys/module/memfd_compat"
 #define NOEXEC_PARAM MODULE_SYSFS "/parameters/memfd_noexec"
@@ -65,45 +62,7 @@
 extern char **environ;
 
 static const char *mode; /* "module" or "native" */
-static int failures;
-
-static void check(int ok, const char *what, const char *detail)
-{
-	printf("producer (%s): %s %s%s%s\n", mode, ok ? "ok  " : "FAIL", what,
-	       detail[0] ? ": " : "", detail);
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-static const char *result(long ret, int err)
-{
-	static char buf[128];
-
-	if (ret >= 0)
-		snprintf(buf, sizeof(buf), "returned %ld", ret);
-	else
-		snprintf(buf, sizeof(buf), "-1, errno %s", strerrorname_np(err));
-	return buf;
-}
-
-#define CALL(expr)                 \
-	do {                       \
-		errno = 0;         \
-		ret = (long)(expr); \
-		err = errno;       \
-	} while (0)
-#define EXPECT_EQ(expr, want, what)                      \
-	do {                                             \
-		CALL(expr);                              \
-		check(ret == (want), what, result(ret, err)); \
-	} while (0)
-#define EXPECT_ERRNO(expr, want, what)                                \
-	do {                                                          \
-		CALL(expr);                                           \
-		check(ret == -1 && err == (want), what, result(ret, err)); \
-	} while (0)
-
+static char prefix[32]; /* check_prefix: "producer (MODE): " */
 /* A number from a sysfs or procfs file, or -1. */
 static long read_long(const char *path)
 {
@@ -410,6 +369,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mode = backend && strcmp(backend, "native") == 0 ? "native" : "module";
+	snprintf(prefix, sizeof(prefix), "producer (%s): ", mode);
+	check_prefix = prefix;
 	if (access("/dev/memfd", F_OK) != 0) {
 		const char *req = getenv("MEMFD_TEST_REQUIRE_MODULE");
 

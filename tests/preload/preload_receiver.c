@@ -30,40 +30,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
+#include "checks.h"
+#include "memfd_defs.h"
 
-static int failures;
-
-static void check(int ok, const char *what, long ret, int err)
-{
-	if (ret >= 0)
-		printf("receiver: %s %s: returned %ld\n", ok ? "ok  " : "FAIL", what, ret);
-	else
-		printf("receiver: %s %s: -1, errno %s\n", ok ? "ok  " : "FAIL", what,
-		       strerrorname_np(err));
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-#define CALL(expr)                 \
-	do {                       \
-		errno = 0;         \
-		ret = (long)(expr); \
-		err = errno;       \
-	} while (0)
-#define EXPECT_EQ(expr, want, what)                   \
-	do {                                          \
-		CALL(expr);                           \
-		check(ret == (want), what, ret, err); \
-	} while (0)
-#define EXPECT_ERRNO(expr, want, what)                             \
-	do {                                                       \
-		CALL(expr);                                        \
-		check(ret == -1 && err == (want), what, ret, err); \
-	} while (0)
 
 static int holds(int fd, const char *text)
 {
@@ -103,13 +72,15 @@ int main(int argc, char **argv)
 	int err, sock, sealed, unsealed;
 	void *p;
 
+	check_prefix = "receiver: ";
+
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s SOCKET_FD\n", argv[0]);
 		return 2;
 	}
 	sock = atoi(argv[1]);
 	check(getenv("LD_PRELOAD") == NULL && !preloaded(),
-	      "runs without LD_PRELOAD and without libmemfd-preload mapped", 0, 0);
+	      "runs without LD_PRELOAD and without libmemfd-preload mapped", result(0, 0));
 
 	memset(ctl, 0, sizeof(ctl));
 	msg.msg_iov = &iov;
@@ -128,7 +99,7 @@ int main(int argc, char **argv)
 	/* the sealed memfd: exactly the producer's seals, all enforced */
 	EXPECT_EQ(fcntl(sealed, F_GET_SEALS), write_seals,
 		  "sealed: F_GET_SEALS is exactly SHRINK|GROW|WRITE");
-	check(holds(sealed, "sealed data"), "sealed: holds the producer's data", 0, 0);
+	check(holds(sealed, "sealed data"), "sealed: holds the producer's data", result(0, 0));
 	EXPECT_ERRNO(write(sealed, "x", 1), EPERM, "sealed: write");
 	EXPECT_ERRNO(pwrite(sealed, "x", 1, 0), EPERM, "sealed: pwrite");
 	EXPECT_ERRNO(ftruncate(sealed, 0), EPERM, "sealed: ftruncate (shrink)");
@@ -139,13 +110,13 @@ int main(int argc, char **argv)
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, sealed, 0);
 	err = errno;
 	check(p == MAP_FAILED && err == EPERM, "sealed: shared writable mmap",
-	      p == MAP_FAILED ? -1 : 0, err);
+	      result(p == MAP_FAILED ? -1 : 0, err));
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
 
 	/* the unsealed memfd: no seals; this program seals it itself */
 	EXPECT_EQ(fcntl(unsealed, F_GET_SEALS), 0, "unsealed: F_GET_SEALS is 0");
-	check(holds(unsealed, "unsealed data"), "unsealed: holds the producer's data", 0, 0);
+	check(holds(unsealed, "unsealed data"), "unsealed: holds the producer's data", result(0, 0));
 	EXPECT_EQ(pwrite(unsealed, "receiver wrote", 14, 0), 14, "unsealed: pwrite");
 	EXPECT_EQ(fcntl(unsealed, F_ADD_SEALS, own_seals), 0,
 		  "unsealed: fcntl(F_ADD_SEALS, SHRINK|GROW|FUTURE_WRITE|SEAL)");

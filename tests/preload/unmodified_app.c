@@ -35,50 +35,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC 0x0020
-#endif
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL 0x0008U
-#endif
+#include "checks.h"
+#include "memfd_defs.h"
 
-static int failures;
 
-static void check(int ok, const char *what, const char *detail)
-{
-	printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail[0] ? ": " : "", detail);
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-static const char *err_detail(long ret, int err)
-{
-	static char buf[128];
-
-	if (ret >= 0)
-		snprintf(buf, sizeof(buf), "returned %ld", ret);
-	else
-		snprintf(buf, sizeof(buf), "-1, errno %s", strerrorname_np(err));
-	return buf;
-}
 
 /* @ret must be -1 with errno @want. */
 static void check_errno(long ret, int err, int want, const char *what)
 {
-	check(ret == -1 && err == want, what, err_detail(ret, err));
+	check(ret == -1 && err == want, what, result(ret, err));
 }
 
 /* @ret must equal @want. */
 static void check_eq(long ret, int err, long want, const char *what)
 {
-	check(ret == want, what, err_detail(ret, err));
+	check(ret == want, what, result(ret, err));
 }
 
-#define CALL(expr) (errno = 0, ret = (long)(expr), err = errno)
 
 /* Whether this process has a descriptor open on /dev/memfd. */
 static int holds_device(void)
@@ -144,7 +117,7 @@ int main(int argc, char **argv)
 	/* memfd_create() */
 	check(!holds_device(), "no /dev/memfd descriptor before the first memfd", "");
 	CALL(fd = memfd_create("preload-app", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-	check(fd >= 0, "memfd_create", err_detail(ret, err));
+	check(fd >= 0, "memfd_create", result(ret, err));
 	if (fd < 0)
 		return 1;
 	check_name(fd, "preload-app");
@@ -177,7 +150,7 @@ int main(int argc, char **argv)
 
 	/* syscall(SYS_memfd_create): without MFD_ALLOW_SEALING, F_SEAL_SEAL */
 	CALL(fd2 = (int)syscall(SYS_memfd_create, "preload-sys", MFD_CLOEXEC));
-	check(fd2 >= 0, "syscall(SYS_memfd_create)", err_detail(ret, err));
+	check(fd2 >= 0, "syscall(SYS_memfd_create)", result(ret, err));
 	if (fd2 >= 0) {
 		check_name(fd2, "preload-sys");
 		CALL(fcntl(fd2, F_GET_SEALS));
@@ -190,11 +163,11 @@ int main(int argc, char **argv)
 	/* MFD_NOEXEC_SEAL and F_SEAL_EXEC: the module has them on 6.1 too. */
 	CALL(fd2 = (int)syscall(SYS_memfd_create, "preload-sys-noexec",
 				MFD_CLOEXEC | MFD_NOEXEC_SEAL));
-	check(fd2 >= 0, "syscall(SYS_memfd_create, MFD_NOEXEC_SEAL)", err_detail(ret, err));
+	check(fd2 >= 0, "syscall(SYS_memfd_create, MFD_NOEXEC_SEAL)", result(ret, err));
 	if (fd2 >= 0) {
 		CALL(raw_fcntl(fd2, F_GET_SEALS, 0));
 		check(ret >= 0 && (ret & F_SEAL_EXEC), "the kernel's own F_GET_SEALS has F_SEAL_EXEC",
-		      err_detail(ret, err));
+		      result(ret, err));
 		close(fd2);
 	}
 	CALL(fd2 = memfd_create("preload-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING));
@@ -210,11 +183,11 @@ int main(int argc, char **argv)
 		close(fd2);
 	}
 	CALL(fd2 = memfd_create("preload-noexec", MFD_CLOEXEC | MFD_NOEXEC_SEAL));
-	check(fd2 >= 0, "memfd_create(MFD_NOEXEC_SEAL)", err_detail(ret, err));
+	check(fd2 >= 0, "memfd_create(MFD_NOEXEC_SEAL)", result(ret, err));
 	if (fd2 >= 0) {
 		CALL(fcntl(fd2, F_GET_SEALS));
 		check(ret >= 0 && (ret & F_SEAL_EXEC), "F_GET_SEALS has F_SEAL_EXEC",
-		      err_detail(ret, err));
+		      result(ret, err));
 		check(fstat(fd2, &st) == 0 && (st.st_mode & 0111) == 0, "mode without x bits",
 		      "");
 		CALL(fchmod(fd2, 0755));
@@ -231,9 +204,9 @@ int main(int argc, char **argv)
 	check_eq(ret, err, 0, "fcntl(F_GETFD) after F_SETFD");
 	CALL(fcntl(fd, F_GETFL));
 	check(ret >= 0 && (ret & O_ACCMODE) == O_RDWR, "fcntl(F_GETFL) is O_RDWR",
-	      err_detail(ret, err));
+	      result(ret, err));
 	CALL(fd3 = fcntl(fd, F_DUPFD_CLOEXEC, 100));
-	check(fd3 >= 100, "fcntl(F_DUPFD_CLOEXEC, 100)", err_detail(ret, err));
+	check(fd3 >= 100, "fcntl(F_DUPFD_CLOEXEC, 100)", result(ret, err));
 	if (fd3 >= 0) {
 		CALL(fcntl(fd3, F_GET_SEALS));
 		check_eq(ret, err, write_seals | F_SEAL_SEAL, "the duplicate has the same seals");
@@ -247,7 +220,7 @@ int main(int argc, char **argv)
 	check_eq(ret, err, 0, "fcntl(F_SETLK, &flock) (a pointer argument)");
 	CALL(fcntl64(fd, F_GETLK, &lk));
 	check(ret == 0 && lk.l_type == F_UNLCK, "fcntl64(F_GETLK, &flock)",
-	      err_detail(ret, err));
+	      result(ret, err));
 
 	/* Seal commands on what is not a memfd: the kernel's answer. */
 	if (pipe(p) == 0) {
@@ -280,7 +253,7 @@ int main(int argc, char **argv)
 	memset(buf, 0, sizeof(buf));
 	CALL(syscall(SYS_pread64, fd, buf, 5, 0));
 	check(ret == 5 && memcmp(buf, "hello", 5) == 0, "syscall(SYS_pread64, 4 args)",
-	      err_detail(ret, err));
+	      result(ret, err));
 	CALL(syscall(SYS_close, -1));
 	check_errno(ret, err, EBADF, "syscall(SYS_close, -1)");
 	close(fd);
