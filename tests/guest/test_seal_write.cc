@@ -299,11 +299,10 @@ protected:
 			io_uring_queue_exit(&ring_);
 	}
 
-	// One IORING_OP_WRITE; returns the completion's res (bytes or -errno).
-	int uring_write(int fd, const char *data, unsigned len, off_t off)
+	// Submits the one prepared request and returns its completion's res
+	// (bytes or -errno).
+	int complete()
 	{
-		io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
-		io_uring_prep_write(sqe, fd, data, len, off);
 		if (io_uring_submit(&ring_) != 1)
 			return -EIO;
 		io_uring_cqe *cqe = nullptr;
@@ -314,19 +313,18 @@ protected:
 		return res;
 	}
 
+	// One IORING_OP_WRITE.
+	int uring_write(int fd, const char *data, unsigned len, off_t off)
+	{
+		io_uring_prep_write(io_uring_get_sqe(&ring_), fd, data, len, off);
+		return complete();
+	}
+
 	// One IORING_OP_WRITEV.
 	int uring_writev(int fd, const iovec *iov, unsigned n, off_t off)
 	{
-		io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
-		io_uring_prep_writev(sqe, fd, iov, n, off);
-		if (io_uring_submit(&ring_) != 1)
-			return -EIO;
-		io_uring_cqe *cqe = nullptr;
-		if (io_uring_wait_cqe(&ring_, &cqe) < 0)
-			return -EIO;
-		const int res = cqe->res;
-		io_uring_cqe_seen(&ring_, cqe);
-		return res;
+		io_uring_prep_writev(io_uring_get_sqe(&ring_), fd, iov, n, off);
+		return complete();
 	}
 
 	io_uring ring_{};

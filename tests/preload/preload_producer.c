@@ -88,31 +88,6 @@ static int write_long(const char *path, long v)
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* Whether this process has a descriptor open on /dev/memfd. */
-static int holds_device(void)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	struct dirent *e;
-	int found = 0;
-	DIR *d = opendir("/proc/self/fd");
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, "/dev/memfd") == 0)
-			found = 1;
-	}
-	closedir(d);
-	return found;
-}
-
 /*
  * The raw fcntl system call: syscall() passes every number but
  * SYS_memfd_create through the shim untouched, so this is the kernel's own

@@ -53,26 +53,6 @@ static void check_eq(long ret, int err, long want, const char *what)
 }
 
 
-/* Whether this process has a descriptor open on /dev/memfd. */
-static int holds_device(void)
-{
-	char path[64], target[64];
-	int fd, found = 0;
-
-	for (fd = 0; fd < 1024; fd++) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, "/dev/memfd") == 0)
-			found = 1;
-	}
-	return found;
-}
-
 /* The kernel's own fcntl: syscall() passes SYS_fcntl through the shim. */
 static long raw_fcntl(int fd, int cmd, long arg)
 {

@@ -87,6 +87,18 @@ inline long settled_refcnt()
 	return last;
 }
 
+// The refcnt after waiting up to 1 s for it to come back to @before (what
+// a test held is let go of by deferred work, not always at once).
+inline long refcnt_back_to(long before)
+{
+	long now = refcnt();
+	for (int i = 0; i < 20 && now != before; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+		now = refcnt();
+	}
+	return now;
+}
+
 // Opens /dev/memfd for one call: the descriptor, or -1 with errno.
 inline int open_device()
 {

@@ -164,12 +164,7 @@ TEST_P(LastCloseRace, ReopenAndChmodDuringLastClose_WorkOrFailCleanly)
 	// once kept a module reference when teardown swapped the inode's
 	// file operations)
 	if (is_module(be())) {
-		long refs_after = lifetime::refcnt();
-		for (int i = 0; i < 20 && refs_after != refs_before; i++) {
-			std::this_thread::sleep_for(std::chrono::milliseconds(50));
-			refs_after = lifetime::refcnt();
-		}
-		EXPECT_EQ(refs_after, refs_before);
+		EXPECT_EQ(lifetime::refcnt_back_to(refs_before), refs_before);
 		EXPECT_GE(refs_min.load(), refs_before) << "a reference was dropped twice";
 		if (pins) {
 			EXPECT_GT(refs_max.load(), refs_before)

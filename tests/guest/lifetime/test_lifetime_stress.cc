@@ -315,12 +315,7 @@ TEST_P(LifetimeStress, EverythingAtOnce_SealsHoldAndMemoryReturns)
 	EXPECT_LT(lifetime::meminfo_kb("Shmem") - shmem_before, 2048);
 	// nothing of the pool, the children or the sockets holds the module
 	if (is_module(be())) {
-		long refs_after = lifetime::refcnt();
-		for (int i = 0; i < 20 && refs_after != refs_before; i++) {
-			std::this_thread::sleep_for(std::chrono::milliseconds(50));
-			refs_after = lifetime::refcnt();
-		}
-		EXPECT_EQ(refs_after, refs_before);
+		EXPECT_EQ(lifetime::refcnt_back_to(refs_before), refs_before);
 	}
 }
 
