@@ -33,7 +33,8 @@
  * folio only under its lock, and recheck folio->mapping after taking it):
  * the extra references are counted again, the folio is unmapped from every
  * process (unmap_mapping_pages(): read-only shared mappings and file pages
- * in private ones; they refault onto the new folio), the unmap repeated
+ * in private ones; they refault onto the new folio; always, so that TLB
+ * flushes another zapper still owes are done first), the unmap repeated
  * while fork() or mremap() may have copied or moved a PTE past the first
  * one, and the references counted once more before the copy replaces it.
  */
@@ -132,13 +133,27 @@ memfd_isolate_index(struct address_space *mapping, pgoff_t index,
 		goto out;
 	}
 
-	for (tries = 0; folio_mapped(folio); tries++) {
-		if (tries == MEMFD_ISOLATE_UNMAP_TRIES) {
+	/*
+	 * At least once, mapped or not: another zap (MADV_DONTNEED, or
+	 * reclaim's batched unmap) may have cleared the PTEs and the map
+	 * count without having flushed the TLBs yet, and a stale entry
+	 * would show a reader what the pinner writes into the original
+	 * after the seal. Our zap of the same page tables flushes them:
+	 * reclaim's pending batch under the page table lock
+	 * (flush_tlb_batched_pending()), a parallel batching zapper's when
+	 * ours finishes (tlb_finish_mmu() sees the nested flush). Only a
+	 * munmap() of the range racing the seal, whose vma has left the
+	 * mapping's tree before its flush, is not waited for: a thread
+	 * reading memory another thread is unmapping.
+	 */
+	tries = 0;
+	do {
+		if (tries++ == MEMFD_ISOLATE_UNMAP_TRIES) {
 			ret = MEMFD_LEAVE_TO_WAIT;
 			goto out;
 		}
 		unmap_mapping_pages(mapping, folio->index, 1, false);
-	}
+	} while (folio_mapped(folio));
 	/* the references may have been the mappings' in flux */
 	if (!memfd_folio_pinned(folio))
 		goto out;
