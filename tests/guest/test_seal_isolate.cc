@@ -14,6 +14,8 @@
 #include "guest_util.hpp"
 #include "slow_fuse.hpp"
 
+#include "uring_util.hpp"
+
 #include <liburing.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
@@ -238,14 +240,7 @@ public:
 private:
 	int complete()
 	{
-		if (io_uring_submit(&ring_) != 1)
-			return -EIO;
-		io_uring_cqe *cqe = nullptr;
-		if (io_uring_wait_cqe(&ring_, &cqe) < 0)
-			return -EIO;
-		const int res = cqe->res;
-		io_uring_cqe_seen(&ring_, cqe);
-		return res;
+		return uring_complete(&ring_);
 	}
 
 	io_uring ring_{};

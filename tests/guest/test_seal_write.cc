@@ -17,6 +17,8 @@
 #include "guest_util.hpp"
 
 #include <linux/falloc.h>
+#include "uring_util.hpp"
+
 #include <liburing.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
@@ -303,14 +305,7 @@ protected:
 	// (bytes or -errno).
 	int complete()
 	{
-		if (io_uring_submit(&ring_) != 1)
-			return -EIO;
-		io_uring_cqe *cqe = nullptr;
-		if (io_uring_wait_cqe(&ring_, &cqe) < 0)
-			return -EIO;
-		const int res = cqe->res;
-		io_uring_cqe_seen(&ring_, cqe);
-		return res;
+		return uring_complete(&ring_);
 	}
 
 	// One IORING_OP_WRITE.
