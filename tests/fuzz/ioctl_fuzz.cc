@@ -18,8 +18,11 @@
 //     of such a kernel. The one known flag, MEMFD_COMPAT_SEAL_ISOLATE_PINS,
 //     is fcntl too, except on a hugetlb memfd: EOPNOTSUPP, where fcntl's
 //     own checks before it (EPERM for a read-only descriptor, EINVAL) pass.
-//   - CREATE and QUERY with random arguments: success, or an errno of the
-//     documented set; QUERY's answer must be version 2, seal flags
+//   - CREATE with random names, flags (MFD_HUGETLB with every page size
+//     among them) and reserved words: a bad pointer EFAULT, reserved
+//     EINVAL, else what memfd_create(2) gives with the same name and flags
+//     (without MFD_EXEC and MFD_NOEXEC_SEAL on a kernel that lacks them).
+//   - QUERY with random pointers; its answer must be version 2, seal flags
 //     ISOLATE_PINS, with zeroed reserved.
 //   - API version 1's seal ioctls (_IO(0xBE, 2), _IO(0xBE, 3)) on the
 //     device and on memfds: always ENOTTY, changing nothing.
@@ -47,6 +50,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -113,6 +117,12 @@ public:
 		fcntl_has_exec_ = probe >= 0 && fcntl(probe, F_ADD_SEALS, kSealExec) == 0;
 		if (probe >= 0)
 			close(probe);
+		// and memfd_create(2) MFD_NOEXEC_SEAL and MFD_EXEC (6.3+)?
+		const int probe_exec = static_cast<int>(sys_memfd_create(
+			"probe", MEMFD_COMPAT_MFD_CLOEXEC | MEMFD_COMPAT_MFD_NOEXEC_SEAL));
+		native_has_exec_flags_ = probe_exec >= 0;
+		if (probe_exec >= 0)
+			close(probe_exec);
 
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) == 0) {
@@ -167,6 +177,8 @@ public:
 	// every kind of outcome.
 	struct Stats {
 		long efault = 0, einval = 0, added = 0, compared = 0, exec_compared = 0;
+		// CREATE compared with memfd_create(2): errno (0 for success) -> calls
+		std::map<int, long> create_compared;
 	};
 	const Stats &stats() const { return stats_; }
 
@@ -496,14 +508,32 @@ private:
 			std::strcpy(name, "fuzz");
 		}
 		a->name = pick(8) ? reinterpret_cast<std::uintptr_t>(name) : rng_();
-		a->flags = pick(2) ? static_cast<std::uint32_t>(pick(32))
-				   : static_cast<std::uint32_t>(rng_());
-		if (pick(6) == 0)
+		switch (pick(4)) {
+		case 0: // anything
+			a->flags = static_cast<std::uint32_t>(rng_());
+			break;
+		case 1: // MFD_HUGETLB with any page size, known or not
+			a->flags = MEMFD_COMPAT_MFD_HUGETLB |
+				   static_cast<std::uint32_t>(pick(32)) |
+				   static_cast<std::uint32_t>(pick(MEMFD_COMPAT_MFD_HUGE_MASK + 1))
+					   << MEMFD_COMPAT_MFD_HUGE_SHIFT;
+			break;
+		default:
+			a->flags = static_cast<std::uint32_t>(pick(32));
+		}
+		bool bad_struct = false;
+		if (pick(6) == 0) {
 			a->reserved[pick(5)] = static_cast<std::uint32_t>(rng_());
+			for (__u32 r : a->reserved)
+				bad_struct |= r != 0;
+		}
 		void *where = pick(10) ? static_cast<void *>(a)
 				       : (pick(2) ? nullptr : static_cast<void *>(unmapped_));
+		const bool bad_pointer = where != a;
+		const memfd_compat_create_args sent = *a;
 		errno = 0;
 		const long ret = ioctl(dev_, MEMFD_COMPAT_IOC_CREATE, where);
+		const int err = ret < 0 ? errno : 0;
 		calls_++;
 		if (ret >= 0) {
 			memfds_.push_back(Memfd{static_cast<int>(ret), true, nullptr});
@@ -511,12 +541,45 @@ private:
 				drop(memfds_.front());
 				memfds_.erase(memfds_.begin());
 			}
+		}
+		const std::string what = "CREATE flags " + std::to_string(sent.flags) +
+					 " name " + std::to_string(sent.name);
+		if (bad_pointer)
+			return err == EFAULT ? true
+					     : report(what.c_str(), std::string("bad pointer: want EFAULT, got ") +
+									  std::strerror(err));
+		if (bad_struct)
+			return err == EINVAL ? true
+					     : report(what.c_str(), std::string("reserved set: want EINVAL, got ") +
+									  std::strerror(err));
+		// memfd_create(2) with the same name and flags is the spec,
+		// except for the exec flags on a kernel without them: the
+		// module has them, so the spec is the call without them (and
+		// EINVAL for both at once, as on a kernel that has them).
+		unsigned native_flags = sent.flags;
+		constexpr unsigned kExecFlags = MEMFD_COMPAT_MFD_EXEC | MEMFD_COMPAT_MFD_NOEXEC_SEAL;
+		if (!native_has_exec_flags_) {
+			if ((native_flags & kExecFlags) == kExecFlags)
+				return err == EINVAL ? true
+						     : report(what.c_str(), std::string("MFD_EXEC|MFD_NOEXEC_SEAL: want EINVAL, got ") +
+										      std::strerror(err));
+			native_flags &= ~kExecFlags;
+		}
+		errno = 0;
+		const int native = static_cast<int>(sys_memfd_create(
+			reinterpret_cast<const char *>(static_cast<std::uintptr_t>(sent.name)),
+			native_flags | MEMFD_COMPAT_MFD_CLOEXEC));
+		const int native_err = native < 0 ? errno : 0;
+		if (native >= 0)
+			close(native);
+		if (err == native_err) {
+			stats_.create_compared[err]++;
 			return true;
 		}
-		static const std::set<int> allowed = {EINVAL, EFAULT, EACCES, EMFILE};
-		if (allowed.count(errno))
-			return true;
-		return report("CREATE", std::strerror(errno));
+		if (err == EMFILE || native_err == EMFILE)
+			return true; // the two calls had different numbers of free slots
+		return report(what.c_str(), std::string("ioctl ") + std::strerror(err) +
+						    ", memfd_create " + std::strerror(native_err));
 	}
 
 	bool query()
@@ -563,6 +626,7 @@ private:
 	char *page_ = nullptr;
 	char *unmapped_ = nullptr;
 	bool fcntl_has_exec_ = false;
+	bool native_has_exec_flags_ = false;
 	std::vector<Memfd> memfds_;
 	std::vector<int> others_;
 	long calls_ = 0;
@@ -599,6 +663,10 @@ int main(int argc, char **argv)
 			    "flags/reserved, %ld added, %ld failures compared with "
 			    "fcntl (%ld of them F_SEAL_EXEC by the module)\n",
 			    st.efault, st.einval, st.added, st.compared, st.exec_compared);
+		std::printf("memfd_ioctl_fuzz: CREATE as memfd_create(2):");
+		for (const auto &[err, n] : st.create_compared)
+			std::printf(" %ld %s;", n, err ? strerrorname_np(err) : "created");
+		std::printf("\n");
 	}
 	close(dev);
 	std::printf("memfd_ioctl_fuzz: %ld calls, %ld unexpected results\n",
