@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -95,6 +96,16 @@ inline bool module_required()
 {
 	const char *v = std::getenv("MEMFD_TEST_REQUIRE_MODULE");
 	return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+// Drops the page cache and compacts memory, so that free 2 MiB blocks
+// exist for a huge page allocation that does not compact by itself (a
+// shmem THP fault under the default "madvise" defrag falls back to small
+// pages instead).
+inline void compact_memory()
+{
+	std::ofstream("/proc/sys/vm/drop_caches") << "3" << std::flush;
+	std::ofstream("/proc/sys/vm/compact_memory") << "1" << std::flush;
 }
 
 // Raw CREATE ioctl: the new fd, or -1 with errno.

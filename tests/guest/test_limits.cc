@@ -6,8 +6,10 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -99,19 +101,30 @@ TEST_P(Limits, ThirtyThousandMemfds_LeaveNothingBehind)
 		ASSERT_EQ(add_seals(be(), fd, F_SEAL_WRITE | F_SEAL_SEAL), 0);
 		close(fd);
 	}
-	drop_caches();
-	// a leaked inode or dentry per memfd would be > 30 MiB, a leaked
-	// seal state (~100 bytes) about 3 MiB
-	EXPECT_LT(lifetime::meminfo_kb("Shmem") - shmem0, 1024);
 	// On the debug kernel KASAN's quarantine holds freed slab objects back
 	// (measured there: +21 MiB after the module's run, none reported by
 	// kmemleak); kmemleak, which scripts/run-debug-tests runs, judges slab
 	// leaks on that kernel instead.
-	if (access("/sys/kernel/debug/kmemleak", F_OK) == 0) {
+	const bool slab_checked = access("/sys/kernel/debug/kmemleak", F_OK) != 0;
+	if (!slab_checked)
 		RecordProperty("slab_check", "left to kmemleak");
-		return;
+	// a leaked inode or dentry per memfd would be > 30 MiB, a leaked
+	// seal state (~100 bytes) about 3 MiB. Inodes and files are freed
+	// after an RCU grace period, which a busy host can stretch: the
+	// last few thousand may still be pending, so poll for up to 5 s.
+	long shmem = 0, slab = 0;
+	for (int i = 0; i < 50; i++) {
+		drop_caches();
+		shmem = lifetime::meminfo_kb("Shmem") - shmem0;
+		slab = lifetime::meminfo_kb("SUnreclaim") - slab0;
+		if (shmem < 1024 && (!slab_checked || slab < 2048))
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	}
-	EXPECT_LT(lifetime::meminfo_kb("SUnreclaim") - slab0, 2048);
+	EXPECT_LT(shmem, 1024);
+	if (slab_checked) {
+		EXPECT_LT(slab, 2048);
+	}
 }
 
 } // namespace

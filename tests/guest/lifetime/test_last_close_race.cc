@@ -157,7 +157,9 @@ TEST_P(LastCloseRace, ReopenAndChmodDuringLastClose_WorkOrFailCleanly)
 		    lost.load(), refs_min.load(), refs_max.load(), refs_before);
 	EXPECT_TRUE(unexpected_.empty())
 		<< ::testing::PrintToString(unexpected_);
-	EXPECT_GT(created.load(), 100);
+	// the race ran (thousands under TCG; about 120 on the KASAN kernel,
+	// where four spinning threads share two vCPUs)
+	EXPECT_GT(created.load(), 20);
 	EXPECT_GT(reopened.load(), 0);
 	EXPECT_GT(chmodded.load(), 0);
 	// every walk, won or lost, has let go of what it held (a lost one
