@@ -418,7 +418,7 @@ TEST_P(Hugetlb, Accounting_ReservedThenFreed)
 
 // A 1 GiB page, where the guest reserved one at boot (vm-run
 // --hugepages-1g): mapped, written, read back, and given back.
-TEST_P(Hugetlb, GigantePage_MapWriteRead_PoolBackToBaseline)
+TEST_P(Hugetlb, GiganticPage_MapWriteRead_PoolBackToBaseline)
 {
 	constexpr std::size_t k1G = 1UL << 30;
 	const std::string dir = pool_dir(k1G);
