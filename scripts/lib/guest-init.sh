@@ -75,6 +75,7 @@ switch_to_host_root() {
 	# Stage 2 runs under the installed system's /bin/sh, so that its
 	# commands and CMD's are the installed system's, not busybox applets
 	# (Debian's static busybox runs its own applets before any in PATH).
+	# shellcheck disable=SC2093 # the line after runs only if exec failed
 	exec switch_root /newroot /bin/sh $VM/init stage2
 	setup_failed 'switch_root failed'
 }
@@ -138,7 +139,7 @@ else
 	start_installed_system
 fi
 
-cd /tmp
+cd /tmp || setup_failed 'no /tmp'
 read -r uptime rest </proc/uptime
 echo "@@MEMFD-UPTIME@@ $uptime"
 sh $ETC/cmd </dev/null >$OUT 2>&1
@@ -162,6 +163,7 @@ fi
 
 n=0
 while [ $n -lt "${NFETCH:-0}" ]; do
+	f=
 	eval "f=\$FETCH_$n"
 	if [ -f "$f" ]; then
 		{
