@@ -49,8 +49,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
