@@ -86,10 +86,8 @@ public:
 		// guest (seen right after the pin and isolate suites); make
 		// them as an administrator would: drop caches, compact, retry.
 		for (int i = 0; i < 4 && !ok_; i++) {
-			if (i > 0) {
-				write_long("/proc/sys/vm/drop_caches", 3);
-				write_long("/proc/sys/vm/compact_memory", 1);
-			}
+			if (i > 0)
+				compact_memory();
 			ok_ = write_long(path_, pages) && read_long(path_) == pages;
 		}
 	}
